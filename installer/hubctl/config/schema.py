@@ -1,0 +1,160 @@
+"""The typed schema of hub.yaml. Every default hubctl uses is written here and nowhere else."""
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from hubctl.config.units import parse_duration, parse_size
+
+USER_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+PROXY_URL_RE = re.compile(r"^https?://([^\s/@]+@)?[^\s/:@]+(:\d{1,5})?/?$")
+
+# Accounts a Debian system has or may get from a package later. A hub user name is a
+# Unix user name, so these can never be hub users; the VM also refuses any existing
+# account hubctl did not create.
+RESERVED_USER_NAMES = frozenset(
+    "root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc "
+    "gnats nobody _apt messagebus sshd systemd-network systemd-resolve systemd-timesync "
+    "systemd-coredump polkitd tss uuidd ntp postgres mysql admin administrator jupyterhub "
+    "hubctl".split()
+)
+
+
+def check_user_name(name: str) -> str:
+    if not USER_NAME_RE.match(name):
+        raise PydanticCustomError(
+            "user_name",
+            "'{name}' is not a valid user name: use 1-32 lowercase letters, digits, '-' or '_',"
+            " starting with a letter",
+            {"name": name},
+        )
+    if name in RESERVED_USER_NAMES:
+        raise PydanticCustomError(
+            "user_name", "'{name}' is a system account name: choose another name", {"name": name}
+        )
+    return name
+
+
+def _check_size(value: str | int) -> str:
+    try:
+        size = parse_size(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "size", "'{value}' is not a size: use a number with K, M, G or T, e.g. 2G",
+            {"value": value},
+        ) from None
+    if size <= 0:
+        raise PydanticCustomError("size", "must be more than 0, e.g. 2G", {})
+    return str(value).strip().upper()
+
+
+def _check_duration(value: str | int) -> int:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "duration",
+            "'{value}' is not a duration: use seconds or a number with s, m, h or d, e.g. 1h",
+            {"value": value},
+        ) from None
+
+
+def _check_proxy_url(value: str) -> str:
+    if not PROXY_URL_RE.match(value):
+        raise PydanticCustomError(
+            "proxy_url", "'{value}' is not a proxy URL: use http://HOST:PORT", {"value": value}
+        )
+    return value
+
+
+def _name_to_instructor(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+UserName = Annotated[str, AfterValidator(check_user_name)]
+Size = Annotated[str | int, AfterValidator(_check_size)]
+Duration = Annotated[str | int, AfterValidator(_check_duration)]
+ProxyUrl = Annotated[str, AfterValidator(_check_proxy_url)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class HubSection(Section):
+    port: int = Field(80, ge=1, le=65535, description="Port the hub answers on (HTTP).")
+
+
+class Instructor(Section):
+    name: UserName = Field(description="Hub and Linux user name.")
+    password_file: Path | None = Field(
+        None,
+        description="File holding the first password; without it the install generates one"
+        " and prints it once.",
+    )
+
+
+class UsersSection(Section):
+    signup: Literal["approval", "open", "closed"] = Field(
+        "approval",
+        description="approval: anyone signs up, an instructor approves at /hub/authorize;"
+        " open: sign-up logs in at once; closed: no sign-up page.",
+    )
+    instructors: list[Annotated[Instructor, BeforeValidator(_name_to_instructor)]] = Field(
+        min_length=1,
+        description="Hub admins. The install creates their accounts, so nobody can sign up"
+        " under their names first.",
+    )
+    minimum_password_length: int = Field(8, ge=1, le=128, description="For sign-ups.")
+    allowed_failed_logins: int = Field(
+        5, ge=0, description="Failed logins before a name is locked out; 0 turns lockout off."
+    )
+    lockout: Duration = Field("10m", description="How long a lockout lasts.")
+
+
+class LimitsSection(Section):
+    memory: Size = Field("1G", description="Memory limit of each student's server.")
+    cpu: float = Field(1.0, gt=0, le=256, description="CPU cores each student's server may use.")
+    idle_timeout: Duration = Field(
+        "1h", description="Stop servers idle this long; 0 keeps them running."
+    )
+
+
+class NetworkSection(Section):
+    http_proxy: ProxyUrl | None = Field(
+        None, description="Proxy the VM must use to reach package registries, e.g."
+        " http://proxy.example.edu:3128.",
+    )
+    https_proxy: ProxyUrl | None = Field(None, description="Defaults to http_proxy.")
+    no_proxy: str = Field("localhost,127.0.0.1", description="Hosts reached without the proxy.")
+    ca_bundle: Path | None = Field(
+        None, description="PEM file of extra CA certificates the VM must trust (a site proxy's CA)."
+    )
+
+
+class HubConfig(Section):
+    hub: HubSection = Field(default_factory=HubSection)
+    users: UsersSection
+    limits: LimitsSection = Field(default_factory=LimitsSection)
+    network: NetworkSection = Field(default_factory=NetworkSection)
+
+    @property
+    def memory_bytes(self) -> int:
+        return parse_size(self.limits.memory)
+
+    @property
+    def proxy_environment(self) -> dict[str, str]:
+        """Proxy variables for processes on the VM; empty when no proxy is set."""
+        http = self.network.http_proxy
+        https = self.network.https_proxy or http
+        if not (http or https):
+            return {}
+        env = {"no_proxy": self.network.no_proxy}
+        if http:
+            env["http_proxy"] = http
+        if https:
+            env["https_proxy"] = https
+        return env

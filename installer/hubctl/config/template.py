@@ -1,0 +1,29 @@
+"""The commented hub.yaml that `hubctl config init` writes, generated from the schema."""
+
+import yaml
+from pydantic import BaseModel
+
+from hubctl.config.schema import HubConfig
+
+HEADER = """\
+# hub.yaml: the configuration of one hubctl teaching hub.
+# Edit it, check it with `hubctl config validate`, apply it with `hubctl install`.
+# Every key is optional except users.instructors; what you see are the defaults.
+"""
+
+
+def render_template(instructor: str = "instructor") -> str:
+    example = {"users": {"instructors": [instructor]}}
+    lines = [HEADER.rstrip()]
+    for section, field in HubConfig.model_fields.items():
+        model: type[BaseModel] = field.annotation
+        lines.append(f"\n{section}:")
+        for key, subfield in model.model_fields.items():
+            value = example.get(section, {}).get(key, subfield.default)
+            lines.append(f"  # {subfield.description}")
+            lines.append(_indent(yaml.safe_dump({key: value}, default_flow_style=False), "  "))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.rstrip().splitlines())

@@ -1,0 +1,1 @@
+"""Code that runs on the VM inside the hub's venv: hub.yaml -> JupyterHub, users, accounts."""

@@ -1,0 +1,23 @@
+"""Where hubctl puts things on the hub VM: the single source for the playbooks and the hub."""
+
+ETC = "/etc/hubctl"
+CONFIG_FILE = f"{ETC}/hub.yaml"
+JUPYTERHUB_CONFIG_FILE = f"{ETC}/jupyterhub_config.py"
+SECRETS_DIR = f"{ETC}/secrets"
+COOKIE_SECRET_FILE = f"{SECRETS_DIR}/jupyterhub_cookie_secret"
+PROXY_TOKEN_ENV_FILE = f"{SECRETS_DIR}/proxy-auth-token.env"
+STATE_DIR = "/var/lib/hubctl"
+DATABASE_FILE = f"{STATE_DIR}/jupyterhub.sqlite"
+PREFIX = "/opt/hubctl"
+HUB_VENV = f"{PREFIX}/hub"
+USER_VENV = f"{PREFIX}/user"
+LIB_DIR = f"{PREFIX}/lib"
+USERS_GROUP = "hubctl-users"
+HUB_API_PORT = 8081
+PROXY_API_PORT = 8001
+FIRST_USER_UID = 1000
+
+
+def as_dict() -> dict[str, object]:
+    """All the constants above, for Ansible's extra vars."""
+    return {name.lower(): value for name, value in globals().items() if name.isupper()}
