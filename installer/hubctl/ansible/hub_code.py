@@ -1,0 +1,29 @@
+"""The hub-side part of hubctl, packed for the VM's hub venv."""
+
+import io
+import tarfile
+from pathlib import Path
+
+import hubctl
+
+# What the hub imports on the VM: hubctl.hub and the schema it validates hub.yaml with.
+HUB_SIDE = ("__init__.py", "errors.py", "layout.py", "config", "hub")
+FIXED_MTIME = 946684800  # 2000-01-01: stable content gives a byte-identical tree, so no restart
+
+
+def write_hub_code_archive(dest: Path) -> Path:
+    """A tar.gz of the hub-side modules with fixed owners, modes and times (files only,
+    so Ansible's unarchive sees no difference between runs of the same hubctl)."""
+    package = Path(hubctl.__file__).parent
+    files = sorted(
+        path
+        for name in HUB_SIDE
+        for path in ([package / name] if (package / name).is_file() else (package / name).rglob("*.py"))
+    )
+    with tarfile.open(dest, "w:gz") as archive:
+        for path in files:
+            data = path.read_bytes()
+            info = tarfile.TarInfo(f"hubctl/{path.relative_to(package).as_posix()}")
+            info.size, info.mode, info.mtime = len(data), 0o644, FIXED_MTIME
+            archive.addfile(info, io.BytesIO(data))
+    return dest

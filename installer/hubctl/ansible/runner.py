@@ -1,0 +1,158 @@
+"""Run the site playbook against one target: extra vars in, progress and a result out."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.util import find_spec
+from pathlib import Path
+
+from hubctl import layout
+from hubctl.ansible.failures import likely_cause
+from hubctl.ansible.hub_code import write_hub_code_archive
+from hubctl.ansible.progress import Progress
+from hubctl.ansible.target import Target
+from hubctl.config import HubConfig
+from hubctl.errors import HubctlError
+
+
+@dataclass
+class RunResult:
+    log_path: Path
+    seconds: float
+    changed: int = 0
+    new_accounts: list[dict] = field(default_factory=list)
+
+
+def playbooks_dir() -> Path:
+    return Path(find_spec("hubctl.playbooks").submodule_search_locations[0])
+
+
+def callback_dir() -> Path:
+    return Path(find_spec("hubctl.ansible.callback_plugins").submodule_search_locations[0])
+
+
+def logs_dir() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    path = Path(state) / "hubctl" / "logs"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def extra_vars(config: HubConfig, archive: Path) -> dict:
+    instructors = [
+        {
+            "name": person.name,
+            "password": person.password_file.read_text().strip() if person.password_file else None,
+        }
+        for person in config.users.instructors
+    ]
+    bundle = config.network.ca_bundle
+    return {
+        "hubctl_config": config.model_dump(mode="json"),
+        "hubctl_layout": layout.as_dict(),
+        "hubctl_proxy_env": config.proxy_environment,
+        "hubctl_ca_bundle": bundle.read_text() if bundle else "",
+        "hubctl_package_archive": str(archive),
+        "hubctl_instructors": instructors,
+    }
+
+
+def ansible_playbook_command() -> list[str]:
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    found = str(beside) if beside.exists() else shutil.which("ansible-playbook")
+    if not found:
+        raise HubctlError("ansible-playbook not found: reinstall hubctl (`pip install hubctl`)")
+    return [found]
+
+
+def run_install(
+    config: HubConfig,
+    target: Target,
+    check: bool = False,
+    diff: bool = False,
+    ask_become_pass: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run site.yml; raise HubctlError naming the failed task, its cause and the log."""
+    progress = progress or Progress()
+    log_path = logs_dir() / f"install-{datetime.now():%Y%m%d-%H%M%S}.log"
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hubctl-run-") as run_dir:
+        run = Path(run_dir)
+        vars_file = run / "extra-vars.json"
+        vars_file.touch(mode=0o600)
+        vars_file.write_text(json.dumps(extra_vars(config, write_hub_code_archive(run / "hub.tar.gz"))))
+        (run / "inventory.json").write_text(json.dumps(target.inventory()))
+        events_file = run / "events.jsonl"
+        events_file.touch()
+        argv = [
+            *ansible_playbook_command(),
+            "--inventory", str(run / "inventory.json"),
+            "--extra-vars", f"@{vars_file}",
+            str(playbooks_dir() / "site.yml"),
+        ]
+        argv += ["--check"] * check + ["--diff"] * diff + ["--ask-become-pass"] * ask_become_pass
+        env = {
+            **os.environ,
+            "ANSIBLE_CALLBACK_PLUGINS": str(callback_dir()),
+            "ANSIBLE_CALLBACKS_ENABLED": "hubctl_events",
+            "HUBCTL_EVENTS_FILE": str(events_file),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_PIPELINING": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+        with log_path.open("w") as log:
+            log.write(f"$ {' '.join(argv)}\n")
+            log.flush()
+            events = _follow(argv, env, log, events_file, progress, interactive=ask_become_pass)
+    progress.close()
+    returncode, events = events
+    result = RunResult(log_path=log_path, seconds=time.monotonic() - started)
+    stats = next((e for e in reversed(events) if e["event"] == "stats"), None)
+    failure = next((e for e in events if e.get("status") in {"failed", "unreachable"}), None)
+    if returncode or failure or stats is None:
+        raise HubctlError(_failure_message(failure, returncode, log_path))
+    result.changed = sum(host["changed"] for host in stats["hosts"].values())
+    result.new_accounts = stats["custom"].get("hubctl_new_accounts", [])
+    return result
+
+
+def _follow(argv, env, log, events_file, progress, interactive) -> tuple[int, list[dict]]:
+    events: list[dict] = []
+    stdin = None if interactive else subprocess.DEVNULL
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=stdin, env=env)
+    with events_file.open() as stream:
+        while True:
+            line = stream.readline()
+            if line:
+                event = json.loads(line)
+                events.append(event)
+                progress.handle(event)
+                continue
+            if process.poll() is not None:
+                break
+            progress.tick()
+            time.sleep(0.1)
+        events.extend(json.loads(line) for line in stream)
+    return process.returncode, events
+
+
+def _failure_message(failure: dict | None, returncode: int, log_path: Path) -> str:
+    if failure is None:
+        return f"ansible-playbook stopped with exit code {returncode}\nfull log: {log_path}"
+    message = failure["message"].strip().splitlines()
+    first = message[0] if message else "(no message)"
+    lines = [f"install failed at \"{failure['name']}\" on {failure['address']}: {first}"]
+    cause = likely_cause(failure["message"])
+    if cause:
+        lines.append(f"likely cause: {cause}")
+    lines.append(f"full log: {log_path}")
+    return "\n".join(lines)
