@@ -3,23 +3,37 @@
 import re
 
 LIKELY_CAUSES = [
-    (r"Permission denied \(publickey|Authentication failed",
-     "SSH refused the login: check the user name and --ssh-key (does `ssh USER@HOST` work?)"),
-    (r"Host key verification failed",
-     "the VM's SSH host key is unknown or changed: connect once with `ssh USER@HOST` and check it"),
-    (r"Connection timed out|No route to host|Connection refused|Could not resolve hostname",
-     "the VM cannot be reached over SSH: check the address, the port and any firewall"),
-    (r"Missing sudo password|sudo: a password is required",
-     "the SSH user needs a password for sudo: add --ask-become-pass"),
-    (r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError",
-     "the VM does not trust a TLS certificate on its way out (a site proxy?): set"
-     " network.ca_bundle in hub.yaml"),
-    (r"Temporary failure resolving|Could not connect to|Failed to establish a new connection"
-     r"|ProxyError|Network is unreachable|Cannot initiate the connection",
-     "the VM cannot reach the package registries: set network.http_proxy in hub.yaml if it"
-     " needs a proxy, and check its DNS"),
-    (r"Could not get lock|dpkg was interrupted|Unable to acquire the dpkg frontend lock",
-     "another apt run holds the package lock (unattended upgrades?): wait and run again"),
+    (
+        r"Permission denied \(publickey|Authentication failed",
+        "SSH refused the login: check the user name and --ssh-key (does `ssh USER@HOST` work?)",
+    ),
+    (
+        r"Host key verification failed",
+        "the VM's SSH host key is unknown or changed: connect once with `ssh USER@HOST` and check it",
+    ),
+    (
+        r"Connection timed out|No route to host|Connection refused|Could not resolve hostname",
+        "the VM cannot be reached over SSH: check the address, the port and any firewall",
+    ),
+    (
+        r"Missing sudo password|sudo: a password is required",
+        "the SSH user needs a password for sudo: add --ask-become-pass",
+    ),
+    (
+        r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError",
+        "the VM does not trust a TLS certificate on its way out (a site proxy?): set"
+        " network.ca_bundle in hub.yaml",
+    ),
+    (
+        r"Temporary failure resolving|Could not connect to|Failed to establish a new connection"
+        r"|ProxyError|Network is unreachable|Cannot initiate the connection",
+        "the VM cannot reach the package registries: set network.http_proxy in hub.yaml if it"
+        " needs a proxy, and check its DNS",
+    ),
+    (
+        r"Could not get lock|dpkg was interrupted|Unable to acquire the dpkg frontend lock",
+        "another apt run holds the package lock (unattended upgrades?): wait and run again",
+    ),
     (r"No space left on device", "the VM's disk is full: free space and run again"),
 ]
 

@@ -1,5 +1,6 @@
 """The hub-side part of hubctl, packed for the VM's hub venv."""
 
+import gzip
 import io
 import tarfile
 from pathlib import Path
@@ -18,9 +19,15 @@ def write_hub_code_archive(dest: Path) -> Path:
     files = sorted(
         path
         for name in HUB_SIDE
-        for path in ([package / name] if (package / name).is_file() else (package / name).rglob("*.py"))
+        for path in (
+            [package / name] if (package / name).is_file() else (package / name).rglob("*.py")
+        )
     )
-    with tarfile.open(dest, "w:gz") as archive:
+    with (
+        dest.open("wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=FIXED_MTIME) as packed,
+        tarfile.open(fileobj=packed, mode="w") as archive,
+    ):
         for path in files:
             data = path.read_bytes()
             info = tarfile.TarInfo(f"hubctl/{path.relative_to(package).as_posix()}")

@@ -87,14 +87,18 @@ def run_install(
         run = Path(run_dir)
         vars_file = run / "extra-vars.json"
         vars_file.touch(mode=0o600)
-        vars_file.write_text(json.dumps(extra_vars(config, write_hub_code_archive(run / "hub.tar.gz"))))
+        vars_file.write_text(
+            json.dumps(extra_vars(config, write_hub_code_archive(run / "hub.tar.gz")))
+        )
         (run / "inventory.json").write_text(json.dumps(target.inventory()))
         events_file = run / "events.jsonl"
         events_file.touch()
         argv = [
             *ansible_playbook_command(),
-            "--inventory", str(run / "inventory.json"),
-            "--extra-vars", f"@{vars_file}",
+            "--inventory",
+            str(run / "inventory.json"),
+            "--extra-vars",
+            f"@{vars_file}",
             str(playbooks_dir() / "site.yml"),
         ]
         argv += ["--check"] * check + ["--diff"] * diff + ["--ask-become-pass"] * ask_become_pass
@@ -150,7 +154,7 @@ def _failure_message(failure: dict | None, returncode: int, log_path: Path) -> s
         return f"ansible-playbook stopped with exit code {returncode}\nfull log: {log_path}"
     message = failure["message"].strip().splitlines()
     first = message[0] if message else "(no message)"
-    lines = [f"install failed at \"{failure['name']}\" on {failure['address']}: {first}"]
+    lines = [f'install failed at "{failure["name"]}" on {failure["address"]}: {first}']
     cause = likely_cause(failure["message"])
     if cause:
         lines.append(f"likely cause: {cause}")

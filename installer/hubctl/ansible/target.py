@@ -6,7 +6,9 @@ from pathlib import Path
 
 from hubctl.errors import HubctlError
 
-TARGET_RE = re.compile(r"^(?:(?P<user>[a-z_][a-z0-9_.-]*)@)?(?P<host>\[[0-9a-fA-F:]+\]|[^\s@:\[\]]+)(?::(?P<port>\d{1,5}))?$")
+TARGET_RE = re.compile(
+    r"^(?:(?P<user>[a-z_][a-z0-9_.-]*)@)?(?P<host>\[[0-9a-fA-F:]+\]|[^\s@:\[\]]+)(?::(?P<port>\d{1,5}))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,9 @@ class Target:
         """`host`, `user@host` or `user@host:port` (IPv6 in brackets)."""
         match = TARGET_RE.match(spec.strip())
         if not match:
-            raise HubctlError(f"--host {spec!r}: not a host: use HOST, USER@HOST or USER@HOST:PORT")
+            raise HubctlError(
+                f"--host {spec!r}: not a host: use HOST, USER@HOST or USER@HOST:PORT"
+            )
         port = int(match["port"]) if match["port"] else None
         if port is not None and not 0 < port < 65536:
             raise HubctlError(f"--host {spec!r}: port {port} is out of range 1-65535")

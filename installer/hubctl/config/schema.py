@@ -16,10 +16,43 @@ PROXY_URL_RE = re.compile(r"^https?://([^\s/@]+@)?[^\s/:@]+(:\d{1,5})?/?$")
 # Unix user name, so these can never be hub users; the VM also refuses any existing
 # account hubctl did not create.
 RESERVED_USER_NAMES = frozenset(
-    "root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc "
-    "gnats nobody _apt messagebus sshd systemd-network systemd-resolve systemd-timesync "
-    "systemd-coredump polkitd tss uuidd ntp postgres mysql admin administrator jupyterhub "
-    "hubctl".split()
+    [
+        "root",
+        "daemon",
+        "bin",
+        "sys",
+        "sync",
+        "games",
+        "man",
+        "lp",
+        "mail",
+        "news",
+        "uucp",
+        "proxy",
+        "www-data",
+        "backup",
+        "list",
+        "irc",
+        "gnats",
+        "nobody",
+        "_apt",
+        "messagebus",
+        "sshd",
+        "systemd-network",
+        "systemd-resolve",
+        "systemd-timesync",
+        "systemd-coredump",
+        "polkitd",
+        "tss",
+        "uuidd",
+        "ntp",
+        "postgres",
+        "mysql",
+        "admin",
+        "administrator",
+        "jupyterhub",
+        "hubctl",
+    ]
 )
 
 
@@ -43,7 +76,8 @@ def _check_size(value: str | int) -> str:
         size = parse_size(value)
     except ValueError:
         raise PydanticCustomError(
-            "size", "'{value}' is not a size: use a number with K, M, G or T, e.g. 2G",
+            "size",
+            "'{value}' is not a size: use a number with K, M, G or T, e.g. 2G",
             {"value": value},
         ) from None
     if size <= 0:
@@ -125,7 +159,8 @@ class LimitsSection(Section):
 
 class NetworkSection(Section):
     http_proxy: ProxyUrl | None = Field(
-        None, description="Proxy the VM must use to reach package registries, e.g."
+        None,
+        description="Proxy the VM must use to reach package registries, e.g."
         " http://proxy.example.edu:3128.",
     )
     https_proxy: ProxyUrl | None = Field(None, description="Defaults to http_proxy.")

@@ -45,9 +45,20 @@ async def ensure_unix_user(name: str) -> None:
         raise AccountRefused(reason)
     if account is not None:
         return
-    await _run("useradd", "--create-home", "--shell", "/bin/bash", "--user-group",
-               "--groups", layout.USERS_GROUP, "--key", "HOME_MODE=0700",
-               "--comment", "hubctl user", name)
+    await _run(
+        "useradd",
+        "--create-home",
+        "--shell",
+        "/bin/bash",
+        "--user-group",
+        "--groups",
+        layout.USERS_GROUP,
+        "--key",
+        "HOME_MODE=0700",
+        "--comment",
+        "hubctl user",
+        name,
+    )
 
 
 async def _run(*argv: str) -> None:

@@ -1,0 +1,41 @@
+"""The root `hubctl` command: global options and the error boundary."""
+
+import logging
+
+import click
+
+from hubctl import __version__
+from hubctl.commands.config import config
+from hubctl.commands.install import install
+from hubctl.commands.sandbox import sandbox
+from hubctl.errors import HubctlError
+
+
+class Hubctl(click.Group):
+    """Turns HubctlError into `Error: ...` on stderr and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HubctlError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=Hubctl, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hubctl")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug messages.")
+def hubctl(verbose: bool) -> None:
+    """Install and run a JupyterHub teaching hub on one Linux VM."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+hubctl.add_command(config)
+hubctl.add_command(install)
+hubctl.add_command(sandbox)
+
+
+def main() -> None:
+    hubctl()

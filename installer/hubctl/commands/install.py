@@ -1,0 +1,70 @@
+"""`hubctl install`: put the hub described by hub.yaml onto this machine or a host over SSH."""
+
+import os
+from pathlib import Path
+
+import click
+
+from hubctl.ansible.runner import RunResult, run_install
+from hubctl.ansible.target import Target
+from hubctl.commands.options import config_option
+from hubctl.config import HubConfig, load_config
+from hubctl.errors import HubctlError
+
+
+@click.command()
+@config_option
+@click.option(
+    "--host",
+    "host_spec",
+    metavar="[USER@]HOST[:PORT]",
+    help="Install over SSH (with sudo) instead of onto this machine.",
+)
+@click.option(
+    "--ssh-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Private key for --host.",
+)
+@click.option("-K", "--ask-become-pass", is_flag=True, help="Ask for the sudo password on --host.")
+@click.option("--check", is_flag=True, help="Show what would change; change nothing.")
+@click.option("--diff", is_flag=True, help="Show the changes to files.")
+def install(
+    config_path: Path,
+    host_spec: str | None,
+    ssh_key: Path | None,
+    ask_become_pass: bool,
+    check: bool,
+    diff: bool,
+) -> None:
+    """Install or update the hub described by hub.yaml.
+
+    Without --host it installs onto this machine and needs root. Running it again with
+    the same hub.yaml changes nothing and restarts nothing.
+    """
+    config = load_config(config_path)
+    if host_spec:
+        target = Target.parse(host_spec, ssh_key=ssh_key)
+    else:
+        if os.geteuid() != 0:
+            raise HubctlError("installing onto this machine needs root: run `sudo hubctl install`")
+        target = Target()
+    click.echo(f"Installing onto {target.label} with {config_path}", err=True)
+    result = run_install(config, target, check=check, diff=diff, ask_become_pass=ask_become_pass)
+    report(config, target, result, check)
+
+
+def hub_url(config: HubConfig, address: str) -> str:
+    port = "" if config.hub.port == 80 else f":{config.hub.port}"
+    return f"http://{address}{port}/"
+
+
+def report(config: HubConfig, target: Target, result: RunResult, check: bool) -> None:
+    verb = "would change" if check else "changed"
+    click.echo(f"Done in {result.seconds:.0f}s: {result.changed} {verb}. Log: {result.log_path}")
+    if not check:
+        click.echo(f"Hub: {hub_url(config, target.host or 'localhost')}")
+    for account in result.new_accounts:
+        password = account["password"] or "(the password from its password_file)"
+        click.echo(f"New instructor account: {account['name']}  password: {password}")
+    if any(account["password"] for account in result.new_accounts):
+        click.echo("Write these passwords down now: hubctl shows them only once.")

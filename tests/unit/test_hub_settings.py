@@ -1,0 +1,98 @@
+from hubctl.config import parse_config
+from hubctl.hub.settings import apply_config, apply_hub_yaml
+from traitlets.config import Config
+
+HUB_YAML = """
+hub: {port: 8000}
+users: {instructors: [alice, bob], signup: open, minimum_password_length: 10,
+        allowed_failed_logins: 3, lockout: 5m}
+limits: {memory: 2G, cpu: 0.5, idle_timeout: 30m}
+network: {http_proxy: 'http://10.0.0.1:3128'}
+"""
+
+
+def configured(text: str = HUB_YAML) -> Config:
+    c = Config()
+    apply_config(c, parse_config(text))
+    return c
+
+
+def test_hub_and_proxy():
+    c = configured()
+    assert c.JupyterHub.bind_url == "http://:8000"
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8081"
+    assert c.JupyterHub.db_url == "sqlite:////var/lib/hubctl/jupyterhub.sqlite"
+    assert c.JupyterHub.cookie_secret_file == "/etc/hubctl/secrets/jupyterhub_cookie_secret"
+    assert c.ConfigurableHTTPProxy.should_start is False
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
+    assert c.JupyterHub.cleanup_servers is False
+
+
+def test_authenticator():
+    c = configured()
+    assert c.JupyterHub.authenticator_class == "hubctl.hub.auth.HubctlAuthenticator"
+    assert c.Authenticator.admin_users == {"alice", "bob"}
+    assert c.Authenticator.allow_all is True
+    assert c.NativeAuthenticator.enable_signup is True
+    assert c.NativeAuthenticator.open_signup is True
+    assert c.NativeAuthenticator.minimum_password_length == 10
+    assert c.NativeAuthenticator.check_common_password is True
+    assert c.NativeAuthenticator.allowed_failed_logins == 3
+    assert c.NativeAuthenticator.seconds_before_next_try == 300
+
+
+def test_signup_modes():
+    approval = configured("users: {instructors: [a]}")
+    closed = configured("users: {instructors: [a], signup: closed}")
+    assert (
+        approval.NativeAuthenticator.enable_signup,
+        approval.NativeAuthenticator.open_signup,
+    ) == (True, False)
+    assert closed.NativeAuthenticator.enable_signup is False
+
+
+def test_spawner_limits_and_isolation():
+    c = configured()
+    assert c.JupyterHub.spawner_class == "hubctl.hub.spawner.HubctlSpawner"
+    assert c.SystemdSpawner.mem_limit == 2 * 1024**3
+    assert c.SystemdSpawner.cpu_limit == 0.5
+    assert c.SystemdSpawner.isolate_tmp is True
+    assert c.SystemdSpawner.isolate_devices is True
+    assert c.SystemdSpawner.disable_user_sudo is True
+    assert c.Spawner.cmd == ["/opt/hubctl/user/bin/jupyterhub-singleuser"]
+    assert c.Spawner.default_url == "/lab"
+    assert c.Spawner.environment["https_proxy"] == "http://10.0.0.1:3128"
+
+
+def test_idle_culler_service_with_least_scopes():
+    c = configured()
+    assert c.JupyterHub.services == [
+        {
+            "name": "idle-culler",
+            "command": [
+                "/opt/hubctl/hub/bin/python3",
+                "-m",
+                "jupyterhub_idle_culler",
+                "--timeout=1800",
+            ],
+        }
+    ]
+    assert c.JupyterHub.load_roles[0]["scopes"] == [
+        "list:users",
+        "read:users:activity",
+        "read:servers",
+        "delete:servers",
+    ]
+
+
+def test_no_culler_when_idle_timeout_is_zero():
+    c = configured("users: {instructors: [a]}\nlimits: {idle_timeout: 0}")
+    assert "services" not in c.JupyterHub
+
+
+def test_apply_hub_yaml_reads_the_file(tmp_path):
+    path = tmp_path / "hub.yaml"
+    path.write_text("users: {instructors: [carol]}\n")
+    c = Config()
+    apply_hub_yaml(c, str(path))
+    assert c.Authenticator.admin_users == {"carol"}

@@ -1,0 +1,46 @@
+import io
+import tarfile
+
+from hubctl.ansible.failures import likely_cause
+from hubctl.ansible.hub_code import write_hub_code_archive
+from hubctl.ansible.progress import Progress
+
+
+def test_hub_code_archive_is_byte_identical_between_builds(tmp_path):
+    first = write_hub_code_archive(tmp_path / "a.tar.gz").read_bytes()
+    second = write_hub_code_archive(tmp_path / "b.tar.gz").read_bytes()
+    assert first == second
+
+
+def test_hub_code_archive_holds_the_hub_side_only(tmp_path):
+    with tarfile.open(write_hub_code_archive(tmp_path / "a.tar.gz")) as archive:
+        names = archive.getnames()
+    assert "hubctl/hub/settings.py" in names
+    assert "hubctl/config/schema.py" in names
+    assert not [n for n in names if n.startswith(("hubctl/commands", "hubctl/ansible"))]
+
+
+def test_plain_progress_prints_one_line_per_step_and_hides_skips():
+    out = io.StringIO()
+    progress = Progress(out, live=False)
+    for event in [
+        {"event": "task_start", "name": "Install packages"},
+        {"event": "task_result", "name": "Install packages", "status": "changed"},
+        {"event": "task_start", "name": "Remove proxy"},
+        {"event": "task_result", "name": "Remove proxy", "status": "skipped"},
+        {"event": "task_start", "name": "Start hub"},
+        {"event": "task_result", "name": "Start hub", "status": "ok"},
+    ]:
+        progress.handle(event)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "changed  Install packages",
+        "ok       Start hub",
+    ]
+
+
+def test_likely_causes():
+    assert "--ask-become-pass" in likely_cause("fatal: Missing sudo password")
+    assert "network.ca_bundle" in likely_cause("SSL: CERTIFICATE_VERIFY_FAILED")
+    assert "network.http_proxy" in likely_cause("Temporary failure resolving 'deb.debian.org'")
+    assert likely_cause("something else entirely") is None
