@@ -1,7 +1,7 @@
 import io
 import tarfile
 
-from hubctl.ansible.failures import likely_cause
+from hubctl.ansible.failures import likely_cause, summarize
 from hubctl.ansible.hub_code import write_hub_code_archive
 from hubctl.ansible.progress import Progress
 
@@ -44,3 +44,12 @@ def test_likely_causes():
     assert "network.ca_bundle" in likely_cause("SSL: CERTIFICATE_VERIFY_FAILED")
     assert "network.http_proxy" in likely_cause("Temporary failure resolving 'deb.debian.org'")
     assert likely_cause("something else entirely") is None
+
+
+def test_summary_picks_the_error_line_of_a_pip_failure():
+    message = (
+        "stdout: Collecting alembic==1.20.1\n  Downloading alembic.whl\n\n:stderr: ERROR: Ignored"
+        " the following versions\nERROR: No matching distribution found for soupsieve==4.1.2\n"
+    )
+    assert summarize(message) == "ERROR: No matching distribution found for soupsieve==4.1.2"
+    assert summarize("the host is down") == "the host is down"

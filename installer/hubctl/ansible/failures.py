@@ -38,6 +38,19 @@ LIKELY_CAUSES = [
 ]
 
 
+ERROR_LINE = re.compile(r"\b(error|fatal|failed|unable|cannot|could not)\b|^E: ", re.IGNORECASE)
+
+
+def summarize(message: str, limit: int = 300) -> str:
+    """The line of a long module message that says what went wrong (pip and apt put it last)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return "(no message)"
+    errors = [line for line in lines if ERROR_LINE.search(line)]
+    line = errors[-1] if errors else lines[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def likely_cause(message: str) -> str | None:
     for pattern, cause in LIKELY_CAUSES:
         if re.search(pattern, message):

@@ -19,11 +19,13 @@ class Progress:
         self.step: str | None = None
         self.step_started = 0.0
         self.frame = 0
+        self.quiet = False
 
     def handle(self, event: dict) -> None:
         if event["event"] == "task_start":
             self._finish_step(None)
             self.step, self.step_started = event["name"], time.monotonic()
+            self.quiet = event.get("quiet", False)
             self.tick()
         elif event["event"] == "task_result" and event["name"] == self.step:
             self._finish_step(event["status"])
@@ -44,7 +46,7 @@ class Progress:
             return
         if self.live:
             self.stream.write("\r\033[K")
-        if status not in (None, "skipped"):
+        if status not in (None, "skipped") and not (self.quiet and status == "ok"):
             elapsed = time.monotonic() - self.step_started
             label = f"{status:<8}"
             if self.live:

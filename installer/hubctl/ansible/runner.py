@@ -13,7 +13,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from hubctl import layout
-from hubctl.ansible.failures import likely_cause
+from hubctl.ansible.failures import likely_cause, summarize
 from hubctl.ansible.hub_code import write_hub_code_archive
 from hubctl.ansible.progress import Progress
 from hubctl.ansible.target import Target

@@ -13,6 +13,13 @@ description: Writes to the file named by the HUBCTL_EVENTS_FILE environment vari
 """
 
 MESSAGE_KEYS = ("msg", "stderr", "module_stderr", "stdout", "reason")
+# Steps that are bookkeeping, not work: shown only if they fail.
+QUIET_ACTIONS = {"ansible.builtin.validate_argument_spec", "validate_argument_spec"}
+
+
+def _name(task) -> str:
+    """The task's own name, without the "role : " prefix Ansible adds."""
+    return (task.name or task.get_name()).strip()
 
 
 class CallbackModule(CallbackBase):
@@ -30,10 +37,10 @@ class CallbackModule(CallbackBase):
         self._out.flush()
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._emit(event="task_start", name=task.get_name().strip())
+        self._emit(event="task_start", name=_name(task), quiet=task.action in QUIET_ACTIONS)
 
     def v2_playbook_on_handler_task_start(self, task):
-        self._emit(event="task_start", name=task.get_name().strip())
+        self._emit(event="task_start", name=_name(task), quiet=False)
 
     def _result(self, result, status):
         data = result._result
@@ -41,7 +48,7 @@ class CallbackModule(CallbackBase):
         self._emit(
             event="task_result",
             status=status,
-            name=result._task.get_name().strip(),
+            name=_name(result._task),
             host=result._host.get_name(),
             address=result._host.vars.get("ansible_host", result._host.get_name()),
             message=message,
