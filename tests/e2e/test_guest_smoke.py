@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from hubctl.sandbox.guest import Guest, GuestSpec, prerequisites_fix, prerequisites_missing
 
 pytestmark = pytest.mark.e2e

@@ -1,5 +1,6 @@
 import pytest
 from click.testing import CliRunner
+
 from hubctl import __version__
 from hubctl.cli import hubctl
 

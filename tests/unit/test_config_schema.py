@@ -1,4 +1,5 @@
 import pytest
+
 from hubctl.config import parse_config
 from hubctl.config.loader import ConfigError
 from hubctl.config.template import render_template

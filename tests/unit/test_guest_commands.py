@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from hubctl.sandbox import guest as g
 from hubctl.sandbox.guest import Guest, GuestError, GuestSpec
 

@@ -1,6 +1,7 @@
+from traitlets.config import Config
+
 from hubctl.config import parse_config
 from hubctl.hub.settings import apply_config, apply_hub_yaml
-from traitlets.config import Config
 
 HUB_YAML = """
 hub: {port: 8000}

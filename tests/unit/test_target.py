@@ -1,4 +1,5 @@
 import pytest
+
 from hubctl.ansible.target import Target
 from hubctl.errors import HubctlError
 

@@ -1,6 +1,7 @@
 import pwd
 
 import pytest
+
 from hubctl.hub.unix_users import refusal
 
 

@@ -152,9 +152,8 @@ def _follow(argv, env, log, events_file, progress, interactive) -> tuple[int, li
 def _failure_message(failure: dict | None, returncode: int, log_path: Path) -> str:
     if failure is None:
         return f"ansible-playbook stopped with exit code {returncode}\nfull log: {log_path}"
-    message = failure["message"].strip().splitlines()
-    first = message[0] if message else "(no message)"
-    lines = [f'install failed at "{failure["name"]}" on {failure["address"]}: {first}']
+    summary = summarize(failure["message"])
+    lines = [f'install failed at "{failure["name"]}" on {failure["address"]}: {summary}']
     cause = likely_cause(failure["message"])
     if cause:
         lines.append(f"likely cause: {cause}")

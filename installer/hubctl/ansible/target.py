@@ -24,9 +24,7 @@ class Target:
         """`host`, `user@host` or `user@host:port` (IPv6 in brackets)."""
         match = TARGET_RE.match(spec.strip())
         if not match:
-            raise HubctlError(
-                f"--host {spec!r}: not a host: use HOST, USER@HOST or USER@HOST:PORT"
-            )
+            raise HubctlError(f"--host {spec!r}: not a host: use HOST, USER@HOST or USER@HOST:PORT")
         port = int(match["port"]) if match["port"] else None
         if port is not None and not 0 < port < 65536:
             raise HubctlError(f"--host {spec!r}: port {port} is out of range 1-65535")

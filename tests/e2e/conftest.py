@@ -1,0 +1,118 @@
+"""A fresh Debian 12 guest per session (systemd-nspawn, private network), with the hub
+installed into it over SSH by the real `hubctl` command."""
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+
+from hubctl.sandbox.guest import Guest, GuestSpec, prerequisites_missing
+
+E2E_ROOT = Path(os.environ.get("HUBCTL_E2E_DIR", "/var/tmp/hubctl-e2e"))
+HUBCTL = [sys.executable, "-m", "hubctl.cli"]
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def guest():
+    missing = prerequisites_missing()
+    if missing:
+        pytest.fail(f"e2e tests need {', '.join(missing)} (see .ci/run)")
+    # The guest does not trust the site CA by itself: hubctl's network.ca_bundle must do it.
+    spec = GuestSpec(name="e2ehub", state_dir=E2E_ROOT / "e2ehub", index=231, ca_bundle=None)
+    machine = Guest(spec)
+    machine.destroy()
+    machine.create()
+    machine.boot()
+    yield machine
+    machine.destroy()
+
+
+@dataclass
+class Install:
+    config_path: Path
+    output: str
+    passwords: dict[str, str]
+
+
+def hubctl(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [*HUBCTL, *args], capture_output=True, text=True, env=env, check=False, **kwargs
+    )
+    sys.stderr.write(result.stderr)
+    sys.stdout.write(result.stdout)
+    if check and result.returncode:
+        pytest.fail(f"hubctl {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def write_config(guest: Guest, path: Path, **overrides) -> Path:
+    data = {
+        "users": {"instructors": ["teacher"], "minimum_password_length": 8},
+        "limits": {"memory": "512M", "cpu": 1.0, "idle_timeout": "1h"},
+        "network": {"http_proxy": guest.spec.proxy_url, "ca_bundle": str(HOST_CA_BUNDLE)},
+    }
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def install_args(guest: Guest, config_path: Path) -> list[str]:
+    return [
+        "install", "--config", str(config_path), "--host", f"root@{guest.spec.address}",
+        "--ssh-key", str(guest.spec.ssh_key),
+    ]  # fmt: skip
+
+
+def ssh_options_env(guest: Guest) -> dict[str, str]:
+    return {"ANSIBLE_SSH_COMMON_ARGS": " ".join(guest.ssh_options)}
+
+
+def run_install(guest: Guest, config_path: Path, *extra: str, check: bool = True):
+    env = {**os.environ, **ssh_options_env(guest)}
+    return hubctl(*install_args(guest, config_path), *extra, check=check, env=env)
+
+
+def passwords_in(output: str) -> dict[str, str]:
+    return dict(re.findall(r"New instructor account: (\S+)  password: (\S+)", output))
+
+
+@pytest.fixture(scope="session")
+def installed(guest, tmp_path_factory) -> Install:
+    config_path = write_config(guest, tmp_path_factory.mktemp("config") / "hub.yaml")
+    result = run_install(guest, config_path)
+    return Install(config_path, result.stdout, passwords_in(result.stdout))
+
+
+@pytest.fixture(scope="session")
+def host(guest, installed, tmp_path_factory):
+    ssh_config = tmp_path_factory.mktemp("ssh") / "config"
+    options = "\n".join(
+        f"  {opt.split('=', 1)[0]} {opt.split('=', 1)[1]}"
+        for opt in guest.ssh_options
+        if opt != "-o"
+    )
+    ssh_config.write_text(
+        f"Host hub\n  HostName {guest.spec.address}\n  User root\n"
+        f"  IdentityFile {guest.spec.ssh_key}\n{options}\n"
+    )
+    return testinfra.get_host("ssh://hub", ssh_config=str(ssh_config))
+
+
+@pytest.fixture(scope="session")
+def hub_url(guest, installed) -> str:
+    return f"http://{guest.spec.address}"
