@@ -39,3 +39,7 @@ hubctl.add_command(sandbox)
 
 def main() -> None:
     hubctl()
+
+
+if __name__ == "__main__":
+    main()

@@ -47,11 +47,9 @@ class Install:
     passwords: dict[str, str]
 
 
-def hubctl(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(
-        [*HUBCTL, *args], capture_output=True, text=True, env=env, check=False, **kwargs
-    )
+def hubctl(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    result = subprocess.run([*HUBCTL, *args], capture_output=True, text=True, env=env, check=False)
     sys.stderr.write(result.stderr)
     sys.stdout.write(result.stdout)
     if check and result.returncode:
@@ -83,8 +81,9 @@ def ssh_options_env(guest: Guest) -> dict[str, str]:
 
 
 def run_install(guest: Guest, config_path: Path, *extra: str, check: bool = True):
-    env = {**os.environ, **ssh_options_env(guest)}
-    return hubctl(*install_args(guest, config_path), *extra, check=check, env=env)
+    return hubctl(
+        *install_args(guest, config_path), *extra, check=check, env=ssh_options_env(guest)
+    )
 
 
 def passwords_in(output: str) -> dict[str, str]:

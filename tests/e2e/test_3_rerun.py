@@ -1,0 +1,48 @@
+"""A second `hubctl install` with the same hub.yaml changes nothing, restarts nothing and logs
+nobody out (runs after the classroom tests, so students' servers and files exist)."""
+
+import re
+
+import pytest
+from conftest import run_install
+from hubhttp import HubSession
+
+UNITS = "jupyterhub configurable-http-proxy"
+SNAPSHOT = (
+    f"systemctl show -p Id -p MainPID {UNITS} 'jupyter-*-singleuser.service';"
+    " find /home /etc/hubctl /opt/hubctl/lib -type f -print0 | sort -z | xargs -0 sha256sum;"
+    " sqlite3 /var/lib/hubctl/jupyterhub.sqlite"
+    " 'select username, hex(password), is_authorized from users_info order by username;"
+    "  select name, admin from users order by name'"
+)
+
+
+@pytest.fixture(scope="module")
+def rerun(guest, installed, host):
+    session = HubSession(f"http://{guest.spec.address}")
+    assert session.log_in("teacher", installed.passwords["teacher"]) == 302
+    before = host.check_output(SNAPSHOT)
+    result = run_install(guest, installed.config_path)
+    after = host.check_output(SNAPSHOT)
+    return result, before, after, session
+
+
+def test_second_install_reports_nothing_changed(rerun):
+    result, *_ = rerun
+    assert re.search(r"^Done in \d+s: 0 changed\.", result.stdout, re.M), result.stdout
+
+
+def test_second_install_prints_no_new_password(rerun):
+    result, *_ = rerun
+    assert "New instructor account" not in result.stdout
+
+
+def test_no_unit_restarted_and_files_accounts_untouched(rerun):
+    _, before, after, _ = rerun
+    assert "jupyter-student1-singleuser" in before  # the classroom left a server running
+    assert after == before
+
+
+def test_nobody_is_logged_out(rerun):
+    *_, session = rerun
+    assert session.is_logged_in()
