@@ -96,7 +96,10 @@ def main() -> None:
                 results["rerun"].append(hubctl_install(guest, config))
             finally:
                 guest.destroy()
-            print(f"round {round_number}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in results.items()))
+            print(
+                f"round {round_number}: "
+                + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in results.items())
+            )
     median = {key: statistics.median(values) for key, values in results.items()}
     print(json.dumps({"rounds": rounds, "median_seconds": median,
                       "install_over_floor": round(median["install"] / median["floor"], 2)}))  # fmt: skip
