@@ -12,6 +12,7 @@ PREFIX = "/opt/hubctl"
 HUB_VENV = f"{PREFIX}/hub"
 USER_VENV = f"{PREFIX}/user"
 LIB_DIR = f"{PREFIX}/lib"
+SITE_CA_FILE = "/usr/local/share/ca-certificates/hubctl-site-ca.crt"
 USERS_GROUP = "hubctl-users"
 HUB_API_PORT = 8081
 PROXY_API_PORT = 8001

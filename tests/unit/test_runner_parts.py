@@ -4,6 +4,8 @@ import tarfile
 from hubctl.ansible.failures import likely_cause, summarize
 from hubctl.ansible.hub_code import write_hub_code_archive
 from hubctl.ansible.progress import Progress
+from hubctl.ansible.runner import vm_document
+from hubctl.config import parse_config
 
 
 def test_hub_code_archive_is_byte_identical_between_builds(tmp_path):
@@ -53,3 +55,13 @@ def test_summary_picks_the_error_line_of_a_pip_failure():
     )
     assert summarize(message) == "ERROR: No matching distribution found for soupsieve==4.1.2"
     assert summarize("the host is down") == "the host is down"
+
+
+def test_vm_document_names_files_by_their_place_on_the_vm(tmp_path):
+    config = parse_config(
+        "users: {instructors: [{name: bob, password_file: /home/me/pw}]}\n"
+        "network: {ca_bundle: /home/me/site-ca.pem}\n"
+    )
+    data = vm_document(config)
+    assert data["network"]["ca_bundle"] == "/usr/local/share/ca-certificates/hubctl-site-ca.crt"
+    assert data["users"]["instructors"] == [{"name": "bob", "password_file": None}]

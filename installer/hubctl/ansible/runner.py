@@ -54,13 +54,24 @@ def extra_vars(config: HubConfig, archive: Path) -> dict:
     ]
     bundle = config.network.ca_bundle
     return {
-        "hubctl_config": config.model_dump(mode="json"),
+        "hubctl_config": vm_document(config),
         "hubctl_layout": layout.as_dict(),
         "hubctl_proxy_env": config.proxy_environment,
         "hubctl_ca_bundle": bundle.read_text() if bundle else "",
         "hubctl_package_archive": str(archive),
         "hubctl_instructors": instructors,
     }
+
+
+def vm_document(config: HubConfig) -> dict:
+    """hub.yaml as the VM keeps it: files read here are named by where they went on the VM,
+    so the same settings give the same file from a laptop or on the VM itself."""
+    data = config.model_dump(mode="json")
+    if data["network"]["ca_bundle"]:
+        data["network"]["ca_bundle"] = layout.SITE_CA_FILE
+    for person in data["users"]["instructors"]:
+        person["password_file"] = None
+    return data
 
 
 def ansible_playbook_command() -> list[str]:
