@@ -39,7 +39,10 @@ def sandbox_config(base: HubConfig | None, guest: Guest, config_path: Path) -> H
 def spec_for(name: str) -> GuestSpec:
     if len(name) > 11 or not name.isalnum():
         raise HubctlError(f"--name {name!r}: use at most 11 letters and digits")
-    return GuestSpec(name=name, state_dir=SANDBOX_ROOT / name, index=1 + sum(map(ord, name)) % 200)
+    # The guest does not trust the host's CA by itself: hub.yaml's network.ca_bundle does it,
+    # as on a university network.
+    index = 1 + sum(map(ord, name)) % 200
+    return GuestSpec(name=name, state_dir=SANDBOX_ROOT / name, index=index, ca_bundle=None)
 
 
 def loaded_guest(name: str) -> Guest:
@@ -64,7 +67,10 @@ def sandbox() -> None:
     help="Start from this hub.yaml instead of the defaults.",
 )
 def up(name: str, config_path: Path | None) -> None:
-    """Boot a guest and install the hub into it over SSH."""
+    """Boot a guest and install the hub into it over SSH.
+
+    Run it again to boot a stopped sandbox or to apply a changed --config; its data stays.
+    """
     if os.geteuid() != 0:
         raise HubctlError("the sandbox needs root: run `sudo hubctl sandbox up`")
     missing = prerequisites_missing()
@@ -75,13 +81,14 @@ def up(name: str, config_path: Path | None) -> None:
         )
     base = load_config(config_path) if config_path else None
     spec = spec_for(name)
-    guest = Guest(spec)
-    if (spec.state_dir / "state.json").exists() and Guest.load(spec.state_dir).is_running():
-        raise HubctlError(f"sandbox {name} is already running: see `hubctl sandbox status`")
+    exists = (spec.state_dir / "state.json").exists()
+    guest = Guest.load(spec.state_dir) if exists else Guest(spec)
     try:
-        click.echo("Preparing a Debian 12 guest (the first time takes about a minute)", err=True)
-        guest.create()
-        guest.boot()
+        if not exists:
+            click.echo("Preparing a Debian 12 guest (the first time takes a minute)", err=True)
+            guest.create()
+        if not guest.is_running():
+            guest.boot()
     except GuestError as error:
         raise HubctlError(str(error)) from None
     config = sandbox_config(base, guest, spec.state_dir / "hub.yaml")
@@ -90,11 +97,18 @@ def up(name: str, config_path: Path | None) -> None:
     )
     result = run_install(config, target)
     credentials = spec.state_dir / "credentials.json"
-    credentials.touch(mode=0o600)
-    credentials.write_text(json.dumps(result.new_accounts))
+    if result.new_accounts:
+        # A local trial may keep its first passwords (root-only), so `status` can show them.
+        credentials.touch(mode=0o600)
+        credentials.write_text(json.dumps(result.new_accounts))
     click.echo(f"Sandbox {name} is up: {hub_url(config, spec.address)}")
-    for account in result.new_accounts:
-        click.echo(f"Instructor login: {account['name']}  password: {account['password']}")
+    show_logins(credentials)
+
+
+def show_logins(credentials: Path) -> None:
+    if credentials.exists():
+        for account in json.loads(credentials.read_text()):
+            click.echo(f"Instructor login: {account['name']}  password: {account['password']}")
 
 
 @sandbox.command()
@@ -113,6 +127,7 @@ def status(name: str) -> None:
     except OSError as error:
         hub = f"the hub does not answer at {url} ({error})"
     click.echo(f"Sandbox {name}: running at {spec.address}; {hub}")
+    show_logins(spec.state_dir / "credentials.json")
     click.echo(
         f"Re-install: hubctl install --config {spec.state_dir / 'hub.yaml'} "
         f"--host root@{spec.address} --ssh-key {spec.ssh_key}"
