@@ -57,9 +57,15 @@ def hubctl(*args: str, check: bool = True, env: dict | None = None) -> subproces
     return result
 
 
+TA_PASSWORD = "correct-horse-battery-staple"
+
+
 def write_config(guest: Guest, path: Path, **overrides) -> Path:
+    """The e2e hub.yaml: one instructor with a generated password, one from a file."""
+    (path.parent / "ta-password").write_text(TA_PASSWORD + "\n")
+    instructors = ["teacher", {"name": "ta", "password_file": "ta-password"}]
     data = {
-        "users": {"instructors": ["teacher"], "minimum_password_length": 8},
+        "users": {"instructors": instructors, "minimum_password_length": 8},
         "limits": {"memory": "512M", "cpu": 1.0, "idle_timeout": "1h"},
         "network": {"http_proxy": guest.spec.proxy_url, "ca_bundle": str(HOST_CA_BUNDLE)},
     }

@@ -5,6 +5,7 @@ import urllib.request
 
 import pytest
 import yaml
+from conftest import TA_PASSWORD
 from hubhttp import HubSession
 
 
@@ -12,9 +13,15 @@ def test_install_prints_the_hub_url(installed, guest):
     assert f"Hub: http://{guest.spec.address}/\n" in installed.output
 
 
-def test_install_prints_the_instructor_password_once(installed):
-    assert set(installed.passwords) == {"teacher"}
+def test_install_prints_the_generated_instructor_password(installed):
     assert len(installed.passwords["teacher"]) >= 12
+
+
+def test_install_does_not_print_a_password_from_a_file(installed):
+    assert "New instructor account: ta  password: (the password from its password_file)" in (
+        installed.output
+    )
+    assert TA_PASSWORD not in installed.output
 
 
 @pytest.mark.parametrize("unit", ["jupyterhub", "configurable-http-proxy"])
@@ -124,6 +131,12 @@ def test_hub_answers_over_http(hub_url):
 def test_instructor_logs_in_with_the_printed_password(hub_url, installed):
     session = HubSession(hub_url)
     assert session.log_in("teacher", installed.passwords["teacher"]) == 302
+    assert session.is_logged_in()
+
+
+def test_instructor_logs_in_with_the_password_from_the_file(hub_url):
+    session = HubSession(hub_url)
+    assert session.log_in("ta", TA_PASSWORD) == 302
     assert session.is_logged_in()
 
 

@@ -4,7 +4,7 @@ nobody out (runs after the classroom tests, so students' servers and files exist
 import re
 
 import pytest
-from conftest import run_install
+from conftest import run_install, write_config
 from hubhttp import HubSession
 
 UNITS = "jupyterhub configurable-http-proxy"
@@ -46,3 +46,24 @@ def test_no_unit_restarted_and_files_accounts_untouched(rerun):
 def test_nobody_is_logged_out(rerun):
     *_, session = rerun
     assert session.is_logged_in()
+
+
+@pytest.fixture(scope="module")
+def check_run(guest, installed, host, rerun, tmp_path_factory):
+    """`--check --diff` with a changed memory limit, after the re-run."""
+    config = write_config(guest, tmp_path_factory.mktemp("check") / "hub.yaml",
+                          limits={"memory": "768M"})  # fmt: skip
+    before = host.file("/etc/hubctl/hub.yaml").content_string
+    result = run_install(guest, config, "--check", "--diff")
+    return result, before, host.file("/etc/hubctl/hub.yaml").content_string
+
+
+def test_check_diff_shows_the_change(check_run):
+    result, *_ = check_run
+    assert "-  memory: 512M\n+  memory: 768M" in result.stderr
+    assert re.search(r"^Done in \d+s: [1-9]\d* would change\.", result.stdout, re.M)
+
+
+def test_check_changes_nothing(check_run):
+    _, before, after = check_run
+    assert after == before

@@ -20,6 +20,7 @@ class Progress:
         self.step_started = 0.0
         self.frame = 0
         self.quiet = False
+        self.diffs: list[str] = []  # shown under the step they belong to, once it ends
 
     def handle(self, event: dict) -> None:
         if event["event"] == "task_start":
@@ -29,6 +30,8 @@ class Progress:
             self.tick()
         elif event["event"] == "task_result" and event["name"] == self.step:
             self._finish_step(event["status"])
+        elif event["event"] == "diff":
+            self.diffs.append(event["text"])
 
     def tick(self) -> None:
         if self.live and self.step:
@@ -52,5 +55,8 @@ class Progress:
             if self.live:
                 label = click.style(label, fg=STYLES.get(status))
             self.stream.write(f"{label} {self.step} ({elapsed:.1f}s)\n")
+        for diff in self.diffs:
+            self.stream.write(diff if diff.endswith("\n") else diff + "\n")
+        self.diffs.clear()
         self.stream.flush()
         self.step = None

@@ -12,7 +12,7 @@ short_description: JSON lines of task starts, results and stats for hubctl
 description: Writes to the file named by the HUBCTL_EVENTS_FILE environment variable.
 """
 
-MESSAGE_KEYS = ("msg", "stderr", "module_stderr", "stdout", "reason")
+MESSAGE_KEYS = ("msg", "stderr", "module_stderr", "stdout", "reason", "censored")
 # Steps that are bookkeeping, not work: shown only if they fail.
 QUIET_ACTIONS = {"ansible.builtin.validate_argument_spec", "validate_argument_spec"}
 
@@ -65,6 +65,13 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_unreachable(self, result):
         self._result(result, "unreachable")
+
+    def v2_on_file_diff(self, result):
+        diffs = result._result.get("diff")
+        if diffs and not result._task.no_log:
+            text = self._get_diff(diffs if isinstance(diffs, list) else [diffs])
+            if text.strip():
+                self._emit(event="diff", name=_name(result._task), text=text)
 
     def v2_playbook_on_stats(self, stats):
         hosts = {host: stats.summarize(host) for host in sorted(stats.processed)}
