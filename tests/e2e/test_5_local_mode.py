@@ -28,6 +28,10 @@ def local_run(guest, installed):
     bundle = Path(config["network"]["ca_bundle"]).read_text()
     guest.run(["tee", "/root/site-ca.pem"], input=bundle)
     config["network"]["ca_bundle"] = "/root/site-ca.pem"
+    for person in config["users"]["instructors"]:
+        if isinstance(person, dict) and person.get("password_file"):
+            secret = (installed.config_path.parent / person["password_file"]).read_text()
+            guest.run(["tee", f"/root/{person['password_file']}"], input=secret)
     guest.run(["tee", "/root/hub.yaml"], input=yaml.safe_dump(config))
     proxy = config["network"]["http_proxy"]
     guest.run(["python3", "-m", "venv", CLI_VENV])
