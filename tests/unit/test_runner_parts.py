@@ -65,3 +65,23 @@ def test_vm_document_names_files_by_their_place_on_the_vm(tmp_path):
     data = vm_document(config)
     assert data["network"]["ca_bundle"] == "/usr/local/share/ca-certificates/hubctl-site-ca.crt"
     assert data["users"]["instructors"] == [{"name": "bob", "password_file": None}]
+
+
+def test_live_progress_redraws_one_line_and_keeps_finished_steps():
+    out = io.StringIO()
+    progress = Progress(out, live=True)
+    progress.handle({"event": "task_start", "name": "Install packages"})
+    progress.tick()
+    progress.handle({"event": "task_result", "name": "Install packages", "status": "ok"})
+    text = out.getvalue()
+    assert text.count("\r\033[K") >= 2  # the spinner line is redrawn in place
+    assert text.endswith("Install packages (0.0s)\n")
+
+
+def test_diffs_are_shown_under_their_step():
+    out = io.StringIO()
+    progress = Progress(out, live=False)
+    progress.handle({"event": "task_start", "name": "Place hub.yaml"})
+    progress.handle({"event": "diff", "name": "Place hub.yaml", "text": "-a\n+b\n"})
+    progress.handle({"event": "task_result", "name": "Place hub.yaml", "status": "changed"})
+    assert out.getvalue().splitlines()[1:] == ["-a", "+b"]
