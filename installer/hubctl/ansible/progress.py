@@ -1,5 +1,6 @@
 """Show an Ansible run as one line per step: a live spinner on a terminal, plain lines in logs."""
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -38,7 +39,7 @@ class Progress:
             self.frame = (self.frame + 1) % len(SPINNER)
             elapsed = time.monotonic() - self.step_started
             line = f"{SPINNER[self.frame]} {self.step}  {elapsed:.0f}s"
-            self.stream.write("\r\033[K" + line[: click.get_terminal_size()[0] - 1])
+            self.stream.write("\r\033[K" + line[: shutil.get_terminal_size().columns - 1])
             self.stream.flush()
 
     def close(self) -> None:
