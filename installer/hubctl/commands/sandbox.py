@@ -14,7 +14,7 @@ from hubctl.commands.install import hub_url
 from hubctl.config import HubConfig, load_config
 from hubctl.config.template import render_template
 from hubctl.errors import HubctlError
-from hubctl.sandbox.guest import Guest, GuestError, GuestSpec, prerequisites_missing
+from hubctl.sandbox.guest import Guest, GuestSpec, prerequisites_fix, prerequisites_missing
 
 SANDBOX_ROOT = Path("/var/lib/hubctl/sandbox")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -75,22 +75,16 @@ def up(name: str, config_path: Path | None) -> None:
         raise HubctlError("the sandbox needs root: run `sudo hubctl sandbox up`")
     missing = prerequisites_missing()
     if missing:
-        raise HubctlError(
-            f"missing {', '.join(missing)}: apt-get install systemd-container"
-            " debootstrap tinyproxy openssh-client iproute2"
-        )
+        raise HubctlError(f"missing {', '.join(missing)}: {prerequisites_fix(missing)}")
     base = load_config(config_path) if config_path else None
     spec = spec_for(name)
     exists = (spec.state_dir / "state.json").exists()
     guest = Guest.load(spec.state_dir) if exists else Guest(spec)
-    try:
-        if not exists:
-            click.echo("Preparing a Debian 12 guest (the first time takes a minute)", err=True)
-            guest.create()
-        if not guest.is_running():
-            guest.boot()
-    except GuestError as error:
-        raise HubctlError(str(error)) from None
+    if not exists:
+        click.echo("Preparing a Debian 12 guest (the first time takes a minute)", err=True)
+        guest.create()
+    if not guest.is_running():
+        guest.boot()
     config = sandbox_config(base, guest, spec.state_dir / "hub.yaml")
     target = Target(
         host=spec.address, user="root", ssh_key=spec.ssh_key, ssh_options=tuple(guest.ssh_options)

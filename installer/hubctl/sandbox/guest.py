@@ -29,6 +29,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubctl.errors import HubctlError
+
 log = logging.getLogger(__name__)
 
 SUBNET = "10.77.{index}.0/24"  # host side .1, guest .2
@@ -73,7 +75,7 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,10}$")
 _TAR_FLAGS = ["--numeric-owner", "--xattrs", "--xattrs-include=*"]
 
 
-class GuestError(Exception):
+class GuestError(HubctlError):
     """A guest cannot be made or driven; the message names the fix."""
 
 
