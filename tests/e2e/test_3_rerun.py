@@ -4,7 +4,7 @@ nobody out (runs after the classroom tests, so students' servers and files exist
 import re
 
 import pytest
-from conftest import run_install, write_config
+from conftest import hubctl, install_args, run_install, ssh_options_env, write_config
 from hubhttp import HubSession
 
 UNITS = "jupyterhub configurable-http-proxy"
@@ -67,3 +67,20 @@ def test_check_diff_shows_the_change(check_run):
 def test_check_changes_nothing(check_run):
     _, before, after = check_run
     assert after == before
+
+
+ADMIN_SETUP = (
+    "id admin || useradd --create-home --shell /bin/bash admin;"
+    " install -d -o admin -g admin -m 0700 /home/admin/.ssh;"
+    " install -o admin -g admin -m 0600 /root/.ssh/authorized_keys /home/admin/.ssh/;"
+    " echo 'admin ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/admin; chmod 0440 /etc/sudoers.d/admin"
+)
+
+
+def test_install_as_a_sudo_user_over_ssh_changes_nothing(guest, installed, check_run):
+    """The usual cloud VM: log in as an admin user, become root with sudo."""
+    guest.run(["bash", "-c", ADMIN_SETUP])
+    args = install_args(guest, installed.config_path)
+    args[args.index("--host") + 1] = f"admin@{guest.spec.address}"
+    result = hubctl(*args, env=ssh_options_env(guest))
+    assert re.search(r"^Done in \d+s: 0 changed\.", result.stdout, re.M), result.stdout
