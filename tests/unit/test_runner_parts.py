@@ -1,10 +1,11 @@
 import io
+import sys
 import tarfile
 
 from hubctl.ansible.failures import likely_cause, summarize
 from hubctl.ansible.hub_code import write_hub_code_archive
 from hubctl.ansible.progress import Progress
-from hubctl.ansible.runner import vm_document
+from hubctl.ansible.runner import _follow, vm_document
 from hubctl.config import parse_config
 
 
@@ -85,3 +86,31 @@ def test_diffs_are_shown_under_their_step():
     progress.handle({"event": "diff", "name": "Place hub.yaml", "text": "-a\n+b\n"})
     progress.handle({"event": "task_result", "name": "Place hub.yaml", "status": "changed"})
     assert out.getvalue().splitlines()[1:] == ["-a", "+b"]
+
+
+WRITER = """
+import json, sys, time
+with open(sys.argv[1], "a") as out:
+    start = json.dumps({"event": "task_start", "name": "Step one"})
+    out.write(start[:10]); out.flush(); time.sleep(0.3)   # a line written in two parts
+    out.write(start[10:] + "\\n"); out.flush()
+    out.write(json.dumps({"event": "task_result", "name": "Step one", "status": "ok"}) + "\\n")
+    out.write(json.dumps({"event": "stats", "hosts": {}, "custom": {}}) + "\\n")
+print("ansible output goes to the log")
+sys.exit(3)
+"""
+
+
+def test_follow_reads_events_as_they_are_written(tmp_path):
+    events_file = tmp_path / "events.jsonl"
+    events_file.touch()
+    out = io.StringIO()
+    with (tmp_path / "log").open("w") as log:
+        returncode, events = _follow(
+            [sys.executable, "-c", WRITER, str(events_file)], None, log, events_file,
+            Progress(out, live=False), interactive=False,
+        )  # fmt: skip
+    assert returncode == 3
+    assert [e["event"] for e in events] == ["task_start", "task_result", "stats"]
+    assert out.getvalue().startswith("ok       Step one (")
+    assert (tmp_path / "log").read_text() == "ansible output goes to the log\n"

@@ -127,9 +127,15 @@ def run_install(
         with log_path.open("w") as log:
             log.write(f"$ {' '.join(argv)}\n")
             log.flush()
-            events = _follow(argv, env, log, events_file, progress, interactive=ask_become_pass)
+            try:
+                returncode, events = _follow(argv, env, log, events_file, progress, ask_become_pass)
+            except KeyboardInterrupt:
+                progress.close()
+                raise HubctlError(
+                    "interrupted: the VM may be half-installed; run `hubctl install` again to"
+                    f" finish (it redoes nothing that is done)\nfull log: {log_path}"
+                ) from None
     progress.close()
-    returncode, events = events
     result = RunResult(log_path=log_path, seconds=time.monotonic() - started)
     stats = next((e for e in reversed(events) if e["event"] == "stats"), None)
     failure = next((e for e in events if e.get("status") in {"failed", "unreachable"}), None)
@@ -141,14 +147,17 @@ def run_install(
 
 
 def _follow(argv, env, log, events_file, progress, interactive) -> tuple[int, list[dict]]:
+    """Run ansible-playbook, feeding its events to `progress` as they come."""
     events: list[dict] = []
     stdin = None if interactive else subprocess.DEVNULL
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=stdin, env=env)
-    with events_file.open() as stream:
+    pending = ""  # a line the callback has not finished writing yet
+    with process, events_file.open() as stream:
         while True:
-            line = stream.readline()
-            if line:
-                event = json.loads(line)
+            pending += stream.readline()
+            if pending.endswith("\n"):
+                event = json.loads(pending)
+                pending = ""
                 events.append(event)
                 progress.handle(event)
                 continue
@@ -156,7 +165,7 @@ def _follow(argv, env, log, events_file, progress, interactive) -> tuple[int, li
                 break
             progress.tick()
             time.sleep(0.1)
-        events.extend(json.loads(line) for line in stream)
+        events.extend(json.loads(line) for line in (pending + stream.read()).splitlines())
     return process.returncode, events
 
 
