@@ -53,3 +53,7 @@ def test_local_install_succeeds(local_run):
 def test_local_install_over_the_ssh_install_changes_nothing(local_run):
     assert re.search(r"^Done in \d+s: 0 changed\.", local_run.stdout, re.M), local_run.stdout
     assert "Installing onto this machine" in local_run.stderr
+
+
+def test_local_install_prints_the_vms_address(local_run, guest):
+    assert f"Hub: http://{guest.spec.address}/\n" in local_run.stdout

@@ -27,6 +27,7 @@ class RunResult:
     seconds: float
     changed: int = 0
     new_accounts: list[dict] = field(default_factory=list)
+    address: str = "localhost"  # the VM's main IPv4 address, as Ansible found it
 
 
 def playbooks_dir() -> Path:
@@ -143,6 +144,7 @@ def run_install(
         raise HubctlError(_failure_message(failure, returncode, log_path))
     result.changed = sum(host["changed"] for host in stats["hosts"].values())
     result.new_accounts = stats["custom"].get("hubctl_new_accounts", [])
+    result.address = stats["custom"].get("hubctl_address", result.address)
     return result
 
 

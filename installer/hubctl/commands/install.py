@@ -62,7 +62,7 @@ def report(config: HubConfig, target: Target, result: RunResult, check: bool) ->
     verb = "would change" if check else "changed"
     click.echo(f"Done in {result.seconds:.0f}s: {result.changed} {verb}. Log: {result.log_path}")
     if not check:
-        click.echo(f"Hub: {hub_url(config, target.host or 'localhost')}")
+        click.echo(f"Hub: {hub_url(config, target.host or result.address)}")
     for account in result.new_accounts:
         password = account["password"] or "(the password from its password_file)"
         click.echo(f"New instructor account: {account['name']}  password: {password}")
