@@ -20,11 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from hubctl.sandbox.guest import Guest, GuestSpec
+from hubctl.sandbox.guest import HOST_CA_BUNDLE, Guest, GuestSpec
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = REPO / "playbooks" / "roles"
-HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 WORK = Path("/var/tmp/hubctl-bench")
 
 
@@ -33,7 +32,7 @@ def fresh_guest(name: str, index: int, trust_site_ca: bool) -> Guest:
         name=name,
         state_dir=WORK / name,
         index=index,
-        ca_bundle=Path(HOST_CA_BUNDLE) if trust_site_ca else None,
+        ca_bundle=HOST_CA_BUNDLE if trust_site_ca else None,
     )
     guest = Guest(spec)
     guest.destroy()
@@ -89,7 +88,7 @@ def main() -> None:
             guest = fresh_guest("benchhub", 242, trust_site_ca=False)
             try:
                 config = Path(tmp) / "hub.yaml"
-                network = {"http_proxy": guest.spec.proxy_url, "ca_bundle": HOST_CA_BUNDLE}
+                network = {"http_proxy": guest.spec.proxy_url, "ca_bundle": str(HOST_CA_BUNDLE)}
                 config.write_text(yaml.safe_dump({"users": {"instructors": ["teacher"]},
                                                   "network": network}))  # fmt: skip
                 results["install"].append(hubctl_install(guest, config))

@@ -12,11 +12,10 @@ import pytest
 import testinfra
 import yaml
 
-from hubctl.sandbox.guest import Guest, GuestSpec, prerequisites_missing
+from hubctl.sandbox.guest import HOST_CA_BUNDLE, Guest, GuestSpec, prerequisites_missing
 
 E2E_ROOT = Path(os.environ.get("HUBCTL_E2E_DIR", "/var/tmp/hubctl-e2e"))
 HUBCTL = [sys.executable, "-m", "hubctl.cli"]
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -14,10 +14,15 @@ from hubctl.commands.install import hub_url
 from hubctl.config import HubConfig, load_config
 from hubctl.config.template import render_template
 from hubctl.errors import HubctlError
-from hubctl.sandbox.guest import Guest, GuestSpec, prerequisites_fix, prerequisites_missing
+from hubctl.sandbox.guest import (
+    HOST_CA_BUNDLE,
+    Guest,
+    GuestSpec,
+    prerequisites_fix,
+    prerequisites_missing,
+)
 
 SANDBOX_ROOT = Path("/var/lib/hubctl/sandbox")
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 name_option = click.option(
     "--name",
     default="hubsandbox",
