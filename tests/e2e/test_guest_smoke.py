@@ -30,7 +30,7 @@ RELEASE = "debian/dists/bookworm/Release"
 def guest(tmp_path_factory):
     missing = prerequisites_missing()
     if missing:
-        pytest.skip(f"needs {', '.join(missing)}: {prerequisites_fix(missing)}")
+        pytest.fail(f"needs {', '.join(missing)}: {prerequisites_fix(missing)}")
     state_dir = tmp_path_factory.mktemp("sandbox") / "hsmoke"
     guest = Guest(GuestSpec(name="hsmoke", state_dir=state_dir, index=200))
     try:
