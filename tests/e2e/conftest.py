@@ -74,9 +74,10 @@ def write_config(guest: Guest, path: Path, **overrides) -> Path:
     return path
 
 
-def install_args(guest: Guest, config_path: Path) -> list[str]:
+def install_args(guest: Guest, config_path: Path, user: str = "root", port: str = "") -> list[str]:
+    host = f"{user}@{guest.spec.address}" + (f":{port}" if port else "")
     return [
-        "install", "--config", str(config_path), "--host", f"root@{guest.spec.address}",
+        "install", "--config", str(config_path), "--host", host,
         "--ssh-key", str(guest.spec.ssh_key),
     ]  # fmt: skip
 

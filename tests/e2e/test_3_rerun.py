@@ -80,7 +80,6 @@ ADMIN_SETUP = (
 def test_install_as_a_sudo_user_over_ssh_changes_nothing(guest, installed, check_run):
     """The usual cloud VM: log in as an admin user, become root with sudo."""
     guest.run(["bash", "-c", ADMIN_SETUP])
-    args = install_args(guest, installed.config_path)
-    args[args.index("--host") + 1] = f"admin@{guest.spec.address}"
+    args = install_args(guest, installed.config_path, user="admin")
     result = hubctl(*args, env=ssh_options_env(guest))
     assert re.search(r"^Done in \d+s: 0 changed\.", result.stdout, re.M), result.stdout

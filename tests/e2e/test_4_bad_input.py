@@ -43,8 +43,7 @@ def test_yaml_syntax_error_names_line_and_column(guest, installed, tmp_path):
 
 
 def test_unreachable_host_names_the_cause_and_the_log(guest, installed):
-    args = install_args(guest, installed.config_path)
-    args[args.index("--host") + 1] = f"root@{guest.spec.address}:2222"  # nothing listens there
+    args = install_args(guest, installed.config_path, port="2222")  # nothing listens there
     result = hubctl(*args, check=False)
     assert result.returncode == 1
     assert 'install failed at "Gathering Facts"' in result.stderr
