@@ -2,6 +2,7 @@ import pytest
 
 from hubctl.config import parse_config
 from hubctl.config.loader import ConfigError
+from hubctl.config.schema import Course
 from hubctl.config.template import render_template
 from hubctl.config.units import parse_duration, parse_size
 
@@ -32,6 +33,7 @@ def test_minimal_file_gets_every_default():
             "no_proxy": "localhost,127.0.0.1",
             "ca_bundle": None,
         },
+        "courses": [],
     }
 
 
@@ -61,8 +63,8 @@ def test_minimal_file_gets_every_default():
             "hub.yaml: limits.memroy: unknown key: did you mean 'memory'?",
         ),
         (
-            MINIMAL + "colour: blue",
-            "hub.yaml: colour: unknown key: known keys: hub, users, limits, network",
+            MINIMAL + "theme: dark",
+            "hub.yaml: theme: unknown key: known keys: hub, users, limits, network, courses",
         ),
         (
             "users: {instructors: [Alice]}",
@@ -132,6 +134,10 @@ def test_template_is_valid_and_documents_every_key():
     config = parse_config(text)
     assert [p.name for p in config.users.instructors] == ["teacher"]
     for section, model in config:
+        if section == "courses":
+            for key in Course.model_fields:
+                assert f" {key}: " in text.split("# courses:")[1], key
+            continue
         for key in type(model).model_fields:
             assert f"  {key}:" in text, (section, key)
 

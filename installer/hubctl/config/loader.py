@@ -6,7 +6,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from hubctl.config.schema import HubConfig
+from hubctl.config.roster import read_roster
+from hubctl.config.schema import HubConfig, cross_check
 from hubctl.errors import HubctlError
 
 
@@ -28,6 +29,7 @@ def load_config(path: Path, check_files: bool = True) -> HubConfig:
     config = _resolve_paths(config, path.parent)
     if check_files:
         _check_files(config, str(path))
+        config = _merge_rosters(config, str(path))
     return config
 
 
@@ -45,10 +47,17 @@ def parse_config(text: str, source: str = "hub.yaml") -> HubConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of keys like `users:` at the top level")
     try:
-        return HubConfig.model_validate(data)
+        config = HubConfig.model_validate(data)
     except ValidationError as error:
         lines = [f"{source}: {_describe(err)}" for err in error.errors()]
         raise ConfigError("\n".join(lines)) from None
+    _raise_problems(cross_check(config), source)
+    return config
+
+
+def _raise_problems(problems: list[str], source: str) -> None:
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
 
 
 def _describe(err: dict) -> str:
@@ -66,7 +75,9 @@ def _describe(err: dict) -> str:
     if kind == "too_short" and loc == ("users", "instructors"):
         return f"{path}: list at least one instructor, e.g. instructors: [alice]"
     message = err["msg"].removeprefix("Value error, ")
-    if kind in {"user_name", "size", "duration", "proxy_url"}:
+    if kind == "too_short" and loc[-1] == "instructors":
+        return f"{path}: list at least one instructor of the course, e.g. instructors: [alice]"
+    if kind in {"user_name", "size", "duration", "proxy_url", "course_id", "timezone"}:
         return f"{path}: {message}"
     return f"{path}: {message[0].lower()}{message[1:]} (got {value!r})"
 
@@ -95,7 +106,23 @@ def _resolve_paths(config: HubConfig, base: Path) -> HubConfig:
         for person in config.users.instructors
     ]
     users = config.users.model_copy(update={"instructors": instructors})
-    return config.model_copy(update={"network": network, "users": users})
+    courses = [
+        course.model_copy(update={"roster": absolute(course.roster)}) for course in config.courses
+    ]
+    return config.model_copy(update={"network": network, "users": users, "courses": courses})
+
+
+def _merge_rosters(config: HubConfig, source: str) -> HubConfig:
+    """Each course's roster read into its students (a bad row stops here, before any change)."""
+    courses = []
+    for course in config.courses:
+        if course.roster is not None:
+            extra = [name for name in read_roster(course.roster) if name not in course.students]
+            course = course.model_copy(update={"students": [*course.students, *extra]})
+        courses.append(course)
+    config = config.model_copy(update={"courses": courses})
+    _raise_problems(cross_check(config), source)
+    return config
 
 
 def _check_files(config: HubConfig, source: str) -> None:
@@ -117,5 +144,9 @@ def _check_files(config: HubConfig, source: str) -> None:
             problems.append(
                 f"{key}: the password in {file} is shorter than users.minimum_password_length"
             )
-    if problems:
-        raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
+    for index, course in enumerate(config.courses):
+        if course.roster is not None and not course.roster.is_file():
+            problems.append(
+                f"courses.{index}.roster: {course.roster} does not exist: give a CSV file"
+            )
+    _raise_problems(problems, source)

@@ -1,6 +1,7 @@
 """The typed schema of hub.yaml. Every default hubctl uses is written here and nowhere else."""
 
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,6 +12,9 @@ from hubctl.config.units import parse_duration, parse_size
 
 USER_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 PROXY_URL_RE = re.compile(r"^https?://([^\s/@]+@)?[^\s/:@]+(:\d{1,5})?/?$")
+COURSE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
+# Names hubctl gives its own accounts and groups (grader-COURSE, hubctl-COURSE).
+RESERVED_PREFIXES = ("grader-", "hubctl-")
 
 # Accounts a Debian system has or may get from a package later. A hub user name is a
 # Unix user name, so these can never be hub users; the VM also refuses any existing
@@ -64,11 +68,34 @@ def check_user_name(name: str) -> str:
             " starting with a letter",
             {"name": name},
         )
-    if name in RESERVED_USER_NAMES:
+    if name in RESERVED_USER_NAMES or name.startswith(RESERVED_PREFIXES):
         raise PydanticCustomError(
             "user_name", "'{name}' is a system account name: choose another name", {"name": name}
         )
     return name
+
+
+def _check_course_id(value: str) -> str:
+    if not COURSE_ID_RE.match(value):
+        raise PydanticCustomError(
+            "course_id",
+            "'{value}' is not a course id: use 1-24 lowercase letters, digits or '_', starting"
+            " with a letter, e.g. cs101",
+            {"value": value},
+        )
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "timezone",
+            "'{value}' is not a time zone: use an IANA name, e.g. Europe/Berlin or UTC",
+            {"value": value},
+        ) from None
+    return value
 
 
 def _check_size(value: str | int) -> str:
@@ -112,6 +139,8 @@ UserName = Annotated[str, AfterValidator(check_user_name)]
 Size = Annotated[str | int, AfterValidator(_check_size)]
 Duration = Annotated[str | int, AfterValidator(_check_duration)]
 ProxyUrl = Annotated[str, AfterValidator(_check_proxy_url)]
+CourseId = Annotated[str, AfterValidator(_check_course_id)]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 
 
 class Section(BaseModel):
@@ -170,11 +199,37 @@ class NetworkSection(Section):
     )
 
 
+class Course(Section):
+    id: CourseId = Field(description="Short id: the nbgrader course id and the formgrader's URL.")
+    title: str = Field("", description="The course's name for people.")
+    instructors: list[UserName] = Field(
+        min_length=1, description="Who authors and grades; each must be in users.instructors."
+    )
+    graders: list[UserName] = Field(
+        default_factory=list, description="Who collects and grades, without admin rights."
+    )
+    students: list[UserName] = Field(
+        default_factory=list,
+        description="Students by name. The install creates their accounts and writes the new"
+        " passwords to a CSV beside hub.yaml.",
+    )
+    roster: Path | None = Field(
+        None, description="A roster CSV with a 'username' column: more students, added to these."
+    )
+    timezone: TimeZone = Field("UTC", description="Time zone of the course's due dates.")
+
+
 class HubConfig(Section):
     hub: HubSection = Field(default_factory=HubSection)
     users: UsersSection
     limits: LimitsSection = Field(default_factory=LimitsSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
+    courses: list[Course] = Field(
+        default_factory=list, description="nbgrader courses on this hub (none by default)."
+    )
+
+    def course(self, course_id: str) -> Course | None:
+        return next((course for course in self.courses if course.id == course_id), None)
 
     @property
     def memory_bytes(self) -> int:
@@ -193,3 +248,35 @@ class HubConfig(Section):
         if https:
             env["https_proxy"] = https
         return env
+
+
+def cross_check(config: HubConfig) -> list[str]:
+    """Problems a single field cannot see: "key.path: what is wrong: the fix" each."""
+    problems = []
+    hub_instructors = {person.name for person in config.users.instructors}
+    seen_ids: set[str] = set()
+    for index, course in enumerate(config.courses):
+        key = f"courses.{index}"
+        if course.id in seen_ids:
+            problems.append(
+                f"{key}.id: '{course.id}' is used by another course: give each its own id"
+            )
+        seen_ids.add(course.id)
+        for position, name in enumerate(course.instructors):
+            if name not in hub_instructors:
+                problems.append(
+                    f"{key}.instructors.{position}: '{name}' is not in users.instructors:"
+                    " add them there first"
+                )
+        roles = {"instructors": course.instructors, "graders": course.graders}
+        roles["students"] = course.students
+        first_role: dict[str, str] = {}
+        for role, names in roles.items():
+            for position, name in enumerate(names):
+                if name in first_role:
+                    problems.append(
+                        f"{key}.{role}.{position}: '{name}' is already one of this course's"
+                        f" {first_role[name]}: list each person once per course"
+                    )
+                first_role.setdefault(name, role)
+    return problems

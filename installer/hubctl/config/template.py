@@ -3,7 +3,7 @@
 import yaml
 from pydantic import BaseModel
 
-from hubctl.config.schema import HubConfig
+from hubctl.config.schema import Course, HubConfig
 
 HEADER = """\
 # hub.yaml: the configuration of one hubctl teaching hub.
@@ -16,6 +16,9 @@ def render_template(instructor: str = "instructor") -> str:
     example = {"users": {"instructors": [instructor]}}
     lines = [HEADER.rstrip()]
     for section, field in HubConfig.model_fields.items():
+        if section == "courses":
+            lines.append(_courses_example(field.description))
+            continue
         model: type[BaseModel] = field.annotation
         lines.append(f"\n{section}:")
         for key, subfield in model.model_fields.items():
@@ -27,3 +30,14 @@ def render_template(instructor: str = "instructor") -> str:
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.rstrip().splitlines())
+
+
+def _courses_example(description: str) -> str:
+    example = {"id": "cs101", "title": "Introduction to Programming", "instructors": "[alice]"}
+    example |= {"graders": "[tom]", "students": "[ann, ben]", "roster": "cs101-roster.csv"}
+    example |= {"timezone": "Europe/Berlin"}
+    lines = [f"\n# {description} For example:", "# courses:"]
+    for index, (key, subfield) in enumerate(Course.model_fields.items()):
+        lines.append(f"#   {'- ' if index == 0 else '  '}{key}: {example[key]}")
+        lines.append(f"#       ({subfield.description})")
+    return "\n".join([*lines, "courses: []"])
