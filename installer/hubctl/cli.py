@@ -6,8 +6,10 @@ import click
 
 from hubctl import __version__
 from hubctl.commands.config import config
+from hubctl.commands.course import course, grades
 from hubctl.commands.install import install
 from hubctl.commands.sandbox import sandbox
+from hubctl.commands.users import users
 from hubctl.errors import HubctlError
 
 
@@ -35,6 +37,9 @@ def hubctl(verbose: bool) -> None:
 hubctl.add_command(config)
 hubctl.add_command(install)
 hubctl.add_command(sandbox)
+hubctl.add_command(users)
+hubctl.add_command(course)
+hubctl.add_command(grades)
 
 
 def main() -> None:

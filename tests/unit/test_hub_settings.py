@@ -88,12 +88,75 @@ def test_idle_culler_service_with_least_scopes():
 
 def test_no_culler_when_idle_timeout_is_zero():
     c = configured("users: {instructors: [a]}\nlimits: {idle_timeout: 0}")
-    assert "services" not in c.JupyterHub
+    assert c.JupyterHub.services == []
 
 
-def test_apply_hub_yaml_reads_the_file(tmp_path):
+def test_apply_hub_yaml_reads_the_file_and_the_service_token(tmp_path):
     path = tmp_path / "hub.yaml"
-    path.write_text("users: {instructors: [carol]}\n")
+    path.write_text("users: {instructors: [carol]}\nlimits: {idle_timeout: 0}\n")
+    (tmp_path / "token").write_text("s3cret\n")
     c = Config()
-    apply_hub_yaml(c, str(path))
+    apply_hub_yaml(c, str(path), str(tmp_path / "token"))
     assert c.Authenticator.admin_users == {"carol"}
+    assert c.JupyterHub.services == [{"name": "hubctl", "api_token": "s3cret"}]
+    assert c.JupyterHub.load_roles == [
+        {
+            "name": "hubctl",
+            "scopes": ["admin:users", "admin:groups", "admin:servers", "list:users", "read:users"],
+            "services": ["hubctl"],
+        }
+    ]
+
+
+COURSES = """
+users: {instructors: [alice, bob]}
+limits: {idle_timeout: 0}
+courses:
+  - {id: cs101, instructors: [alice], graders: [tom], students: [ann, ben]}
+  - {id: math2, instructors: [bob], students: [ann]}
+"""
+
+
+def test_each_course_gets_a_formgrader_service_run_by_its_grader_account():
+    services = configured(COURSES).JupyterHub.services
+    assert [service["name"] for service in services] == ["cs101", "math2"]
+    assert services[0] == {
+        "name": "cs101",
+        "display": False,
+        "url": "http://127.0.0.1:10100",
+        "command": ["/opt/hubctl/user/bin/jupyterhub-singleuser"],
+        "user": "grader-cs101",
+        "cwd": "/srv/nbgrader/courses/cs101",
+        "environment": {
+            "PATH": "/opt/hubctl/user/bin:/usr/bin:/bin",
+            "JUPYTER_CONFIG_PATH": "/etc/hubctl/jupyter/formgrader",
+        },
+        "oauth_no_confirm": True,
+    }
+    assert services[1]["url"] == "http://127.0.0.1:10101"
+
+
+def test_only_a_course_s_instructors_and_graders_reach_its_formgrader():
+    c = configured(COURSES)
+    assert c.JupyterHub.load_roles[0] == {
+        "name": "formgrade-cs101",
+        "scopes": ["access:services!service=cs101", "list:services", "read:services"],
+        "groups": ["formgrade-cs101"],
+    }
+    assert c.JupyterHub.load_groups == {
+        "formgrade-cs101": {"users": ["alice", "tom"]},
+        "nbgrader-cs101": {"users": ["ann", "ben"]},
+        "formgrade-math2": {"users": ["bob"]},
+        "nbgrader-math2": {"users": ["ann"]},
+    }
+    assert not any("admin" in scope for role in c.JupyterHub.load_roles for scope in role["scopes"])
+
+
+def test_server_tokens_ask_only_for_what_the_course_list_needs():
+    assert configured().Spawner.server_token_scopes == [
+        "users:activity!user",
+        "access:servers!server",
+        "read:users:groups!user",
+        "list:services",
+        "read:services",
+    ]

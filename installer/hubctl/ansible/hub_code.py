@@ -7,8 +7,9 @@ from pathlib import Path
 
 import hubctl
 
-# What the hub imports on the VM: hubctl.hub and the schema it validates hub.yaml with.
-HUB_SIDE = ("__init__.py", "errors.py", "layout.py", "config", "hub")
+# What runs on the VM: hubctl.hub and the schema it validates hub.yaml with (hub venv),
+# hubctl.nbgrader (user venv).
+HUB_SIDE = ("__init__.py", "errors.py", "layout.py", "config", "hub", "nbgrader")
 FIXED_MTIME = 946684800  # 2000-01-01: stable content gives a byte-identical tree, so no restart
 
 

@@ -19,6 +19,7 @@ from hubctl.ansible.progress import Progress
 from hubctl.ansible.target import Target
 from hubctl.config import HubConfig
 from hubctl.errors import HubctlError
+from hubctl.nbgrader.profiles import all_profiles
 
 
 @dataclass
@@ -56,12 +57,20 @@ def extra_vars(config: HubConfig, archive: Path) -> dict:
     bundle = config.network.ca_bundle
     return {
         "hubctl_config": vm_document(config),
-        "hubctl_layout": layout.as_dict(),
         "hubctl_proxy_env": config.proxy_environment,
         "hubctl_ca_bundle": bundle.read_text() if bundle else "",
         "hubctl_package_archive": str(archive),
         "hubctl_instructors": instructors,
+        "hubctl_course_people": course_people(config),
+        "hubctl_jupyter_profiles": all_profiles(),
     }
+
+
+def course_people(config: HubConfig) -> list[str]:
+    """Graders and students of every course who are not hub instructors, once each."""
+    instructors = {person.name for person in config.users.instructors}
+    names = [name for course in config.courses for name in [*course.graders, *course.students]]
+    return [name for name in dict.fromkeys(names) if name not in instructors]
 
 
 def vm_document(config: HubConfig) -> dict:
@@ -72,6 +81,8 @@ def vm_document(config: HubConfig) -> dict:
         data["network"]["ca_bundle"] = layout.SITE_CA_FILE
     for person in data["users"]["instructors"]:
         person["password_file"] = None
+    for course in data["courses"]:
+        course["roster"] = None  # its students are in `students` now
     return data
 
 
@@ -92,16 +103,53 @@ def run_install(
     progress: Progress | None = None,
 ) -> RunResult:
     """Run site.yml; raise HubctlError naming the failed task, its cause and the log."""
+    with tempfile.TemporaryDirectory(prefix="hubctl-run-") as run_dir:
+        archive = write_hub_code_archive(Path(run_dir) / "hub.tar.gz")
+        run = run_playbook(
+            "site.yml",
+            extra_vars(config, archive),
+            target,
+            verb="install",
+            options=["--check"] * check + ["--diff"] * diff,
+            ask_become_pass=ask_become_pass,
+            progress=progress or Progress(),
+        )
+    custom = run.stats["custom"]
+    return RunResult(
+        log_path=run.log_path,
+        seconds=run.seconds,
+        changed=sum(host["changed"] for host in run.stats["hosts"].values()),
+        new_accounts=custom.get("hubctl_new_accounts", []),
+        address=custom.get("hubctl_address", "localhost"),
+    )
+
+
+@dataclass
+class PlaybookRun:
+    log_path: Path
+    seconds: float
+    stats: dict  # the callback's last "stats" event: per-host counts and set_stats data
+
+
+def run_playbook(
+    playbook: str,
+    variables: dict,
+    target: Target,
+    verb: str,
+    options: list[str] | None = None,
+    ask_become_pass: bool = False,
+    progress: Progress | None = None,
+) -> PlaybookRun:
+    """Run one of hubctl's playbooks on `target`, its events driving `progress`; the whole
+    output goes to a log named after `verb`. Raises HubctlError with the cause and the log."""
     progress = progress or Progress()
-    log_path = logs_dir() / f"install-{datetime.now():%Y%m%d-%H%M%S}.log"
+    log_path = logs_dir() / f"{verb.replace(' ', '-')}-{datetime.now():%Y%m%d-%H%M%S}.log"
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hubctl-run-") as run_dir:
         run = Path(run_dir)
         vars_file = run / "extra-vars.json"
         vars_file.touch(mode=0o600)
-        vars_file.write_text(
-            json.dumps(extra_vars(config, write_hub_code_archive(run / "hub.tar.gz")))
-        )
+        vars_file.write_text(json.dumps({**variables, "hubctl_layout": layout.as_dict()}))
         (run / "inventory.json").write_text(json.dumps(target.inventory()))
         events_file = run / "events.jsonl"
         events_file.touch()
@@ -111,9 +159,10 @@ def run_install(
             str(run / "inventory.json"),
             "--extra-vars",
             f"@{vars_file}",
-            str(playbooks_dir() / "site.yml"),
+            str(playbooks_dir() / playbook),
+            *(options or []),
         ]
-        argv += ["--check"] * check + ["--diff"] * diff + ["--ask-become-pass"] * ask_become_pass
+        argv += ["--ask-become-pass"] * ask_become_pass
         env = {
             **os.environ,
             "ANSIBLE_CALLBACK_PLUGINS": str(callback_dir()),
@@ -137,15 +186,11 @@ def run_install(
                     f" finish (it redoes nothing that is done)\nfull log: {log_path}"
                 ) from None
     progress.close()
-    result = RunResult(log_path=log_path, seconds=time.monotonic() - started)
     stats = next((e for e in reversed(events) if e["event"] == "stats"), None)
     failure = next((e for e in events if e.get("status") in {"failed", "unreachable"}), None)
     if returncode or failure or stats is None:
-        raise HubctlError(_failure_message(failure, returncode, log_path))
-    result.changed = sum(host["changed"] for host in stats["hosts"].values())
-    result.new_accounts = stats["custom"].get("hubctl_new_accounts", [])
-    result.address = stats["custom"].get("hubctl_address", result.address)
-    return result
+        raise HubctlError(_failure_message(verb, failure, returncode, log_path))
+    return PlaybookRun(log_path=log_path, seconds=time.monotonic() - started, stats=stats)
 
 
 def _follow(argv, env, log, events_file, progress, interactive) -> tuple[int, list[dict]]:
@@ -171,11 +216,11 @@ def _follow(argv, env, log, events_file, progress, interactive) -> tuple[int, li
     return process.returncode, events
 
 
-def _failure_message(failure: dict | None, returncode: int, log_path: Path) -> str:
+def _failure_message(verb: str, failure: dict | None, returncode: int, log_path: Path) -> str:
     if failure is None:
         return f"ansible-playbook stopped with exit code {returncode}\nfull log: {log_path}"
     summary = summarize(failure["message"])
-    lines = [f'install failed at "{failure["name"]}" on {failure["address"]}: {summary}']
+    lines = [f'{verb} failed at "{failure["name"]}" on {failure["address"]}: {summary}']
     cause = likely_cause(failure["message"])
     if cause:
         lines.append(f"likely cause: {cause}")

@@ -1,31 +1,20 @@
 """`hubctl install`: put the hub described by hub.yaml onto this machine or a host over SSH."""
 
-import os
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from hubctl.ansible.runner import RunResult, run_install
 from hubctl.ansible.target import Target
-from hubctl.commands.options import config_option
+from hubctl.commands.options import config_option, resolve_target, target_options
 from hubctl.config import HubConfig, load_config
-from hubctl.errors import HubctlError
+from hubctl.passwords import write_passwords
 
 
 @click.command()
 @config_option
-@click.option(
-    "--host",
-    "host_spec",
-    metavar="[USER@]HOST[:PORT]",
-    help="Install over SSH (with sudo) instead of onto this machine.",
-)
-@click.option(
-    "--ssh-key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Private key for --host.",
-)
-@click.option("-K", "--ask-become-pass", is_flag=True, help="Ask for the sudo password on --host.")
+@target_options
 @click.option("--check", is_flag=True, help="Show what would change; change nothing.")
 @click.option("--diff", is_flag=True, help="Show the changes to files.")
 def install(
@@ -42,15 +31,10 @@ def install(
     the same hub.yaml changes nothing and restarts nothing.
     """
     config = load_config(config_path)
-    if host_spec:
-        target = Target.parse(host_spec, ssh_key=ssh_key)
-    else:
-        if os.geteuid() != 0:
-            raise HubctlError("installing onto this machine needs root: run `sudo hubctl install`")
-        target = Target()
+    target = resolve_target(host_spec, ssh_key, "installing")
     click.echo(f"Installing onto {target.label} with {config_path}", err=True)
     result = run_install(config, target, check=check, diff=diff, ask_become_pass=ask_become_pass)
-    report(config, target, result, check)
+    report(config, target, result, check, config_path.parent)
 
 
 def hub_url(config: HubConfig, address: str) -> str:
@@ -58,13 +42,19 @@ def hub_url(config: HubConfig, address: str) -> str:
     return f"http://{address}{port}/"
 
 
-def report(config: HubConfig, target: Target, result: RunResult, check: bool) -> None:
+def report(config: HubConfig, target: Target, result: RunResult, check: bool, folder: Path) -> None:
     verb = "would change" if check else "changed"
     click.echo(f"Done in {result.seconds:.0f}s: {result.changed} {verb}. Log: {result.log_path}")
     if not check:
         click.echo(f"Hub: {hub_url(config, target.host or result.address)}")
+    instructors = {person.name for person in config.users.instructors}
     for account in result.new_accounts:
-        password = account["password"] or "(the password from its password_file)"
-        click.echo(f"New instructor account: {account['name']}  password: {password}")
+        if account["name"] in instructors:
+            password = account["password"] or "(the password from its password_file)"
+            click.echo(f"New instructor account: {account['name']}  password: {password}")
     if any(account["password"] for account in result.new_accounts):
         click.echo("Write these passwords down now: hubctl shows them only once.")
+    members = [account for account in result.new_accounts if account["name"] not in instructors]
+    if members:
+        path = write_passwords(folder / f"new-accounts-{datetime.now():%Y%m%d-%H%M%S}.csv", members)
+        click.echo(f"New course accounts: {len(members)}, passwords in {path} (hand them out)")

@@ -106,7 +106,7 @@ def up(name: str, config_path: Path | None) -> None:
 def show_logins(credentials: Path) -> None:
     if credentials.exists():
         for account in json.loads(credentials.read_text()):
-            click.echo(f"Instructor login: {account['name']}  password: {account['password']}")
+            click.echo(f"Login: {account['name']}  password: {account['password']}")
 
 
 @sandbox.command()

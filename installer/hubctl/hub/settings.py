@@ -8,20 +8,38 @@ from hubctl.config.schema import USER_NAME_RE
 
 HUB_PYTHON = f"{layout.HUB_VENV}/bin/python3"
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+# hubctl's own commands on the VM (users import/add/remove): accounts and course groups.
+ADMIN_SCOPES = ["admin:users", "admin:groups", "admin:servers", "list:users", "read:users"]
+# JupyterHub's default server token plus what nbgrader's course list asks the hub (a token
+# only gets the scopes its user holds: students hold none of the service ones).
+SERVER_TOKEN_SCOPES = [
+    "users:activity!user",
+    "access:servers!server",
+    "read:users:groups!user",
+    "list:services",
+    "read:services",
+]
+# A grader reaches the course's formgrader and finds it in the course list; nothing more.
+FORMGRADE_SCOPES = ["access:services!service={course}", "list:services", "read:services"]
 
 
-def apply_hub_yaml(c, path: str = layout.CONFIG_FILE) -> HubConfig:
+def apply_hub_yaml(
+    c, path: str = layout.CONFIG_FILE, admin_token_file: str = layout.ADMIN_TOKEN_FILE
+) -> HubConfig:
     """Load hub.yaml from the VM and apply it; a broken file stops the hub from starting."""
     config = parse_config(Path(path).read_text(encoding="utf-8"), path)
-    apply_config(c, config)
+    apply_config(c, config, Path(admin_token_file).read_text(encoding="utf-8").strip())
     return config
 
 
-def apply_config(c, config: HubConfig) -> None:
+def apply_config(c, config: HubConfig, admin_token: str | None = None) -> None:
     _apply_hub(c, config)
     _apply_authenticator(c, config)
     _apply_spawner(c, config)
-    _apply_services(c, config)
+    c.JupyterHub.services, c.JupyterHub.load_roles = [], []
+    _apply_culler(c, config)
+    _apply_admin_service(c, admin_token)
+    _apply_courses(c, config)
 
 
 def _apply_hub(c, config: HubConfig) -> None:
@@ -66,18 +84,64 @@ def _apply_spawner(c, config: HubConfig) -> None:
     c.SystemdSpawner.extra_paths = [f"{layout.USER_VENV}/bin"]
     c.SystemdSpawner.user_workingdir = "/home/{USERNAME}"
     c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}-singleuser"
+    c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
 
 
-def _apply_services(c, config: HubConfig) -> None:
+def _apply_culler(c, config: HubConfig) -> None:
     timeout = config.limits.idle_timeout
     if not timeout:
         return
-    c.JupyterHub.services = [
+    c.JupyterHub.services.append(
         {
             "name": "idle-culler",
             "command": [HUB_PYTHON, "-m", "jupyterhub_idle_culler", f"--timeout={timeout}"],
         }
-    ]
-    c.JupyterHub.load_roles = [
+    )
+    c.JupyterHub.load_roles.append(
         {"name": "idle-culler", "scopes": CULLER_SCOPES, "services": ["idle-culler"]}
-    ]
+    )
+
+
+def _apply_admin_service(c, token: str | None) -> None:
+    if not token:
+        return
+    c.JupyterHub.services.append({"name": "hubctl", "api_token": token})
+    c.JupyterHub.load_roles.append(
+        {"name": "hubctl", "scopes": ADMIN_SCOPES, "services": ["hubctl"]}
+    )
+
+
+def _apply_courses(c, config: HubConfig) -> None:
+    """Per course: its formgrader as a hub service run by the course's grader account, the
+    groups nbgrader-ID (students) and formgrade-ID (instructors, graders), and a role that
+    lets formgrade-ID, and nobody else, reach that formgrader."""
+    groups = {}
+    for index, course in enumerate(config.courses):
+        port = layout.FORMGRADER_FIRST_PORT + index
+        c.JupyterHub.services.append(
+            {
+                "name": course.id,
+                "display": False,
+                "url": f"http://127.0.0.1:{port}",
+                "command": [f"{layout.USER_VENV}/bin/jupyterhub-singleuser"],
+                "user": f"{layout.GRADER_PREFIX}{course.id}",
+                "cwd": f"{layout.COURSES_DIR}/{course.id}",
+                "environment": {
+                    **config.proxy_environment,
+                    "PATH": f"{layout.USER_VENV}/bin:/usr/bin:/bin",
+                    "JUPYTER_CONFIG_PATH": f"{layout.JUPYTER_PROFILES_DIR}/formgrader",
+                },
+                "oauth_no_confirm": True,
+            }
+        )
+        c.JupyterHub.load_roles.append(
+            {
+                "name": f"formgrade-{course.id}",
+                "scopes": [scope.format(course=course.id) for scope in FORMGRADE_SCOPES],
+                "groups": [f"formgrade-{course.id}"],
+            }
+        )
+        groups[f"formgrade-{course.id}"] = {"users": [*course.instructors, *course.graders]}
+        groups[f"nbgrader-{course.id}"] = {"users": list(course.students)}
+    # Groups only ever gain members here; `hubctl users` adds and removes them at run time.
+    c.JupyterHub.load_groups = groups

@@ -1,9 +1,17 @@
-"""SystemdSpawner that first makes (or refuses) the student's Linux user."""
+"""SystemdSpawner that first makes (or refuses) the student's Linux user and gives each
+server the Jupyter configuration of its owner's role."""
 
 from systemdspawner import SystemdSpawner
 from tornado import web
 
+from hubctl import layout
 from hubctl.hub.unix_users import AccountRefused, ensure_unix_user
+
+
+def profile_for(admin: bool, group_names: list[str]) -> str:
+    """'staff' for instructors and graders (the course list), 'student' for everyone else."""
+    staff = admin or any(name.startswith("formgrade-") for name in group_names)
+    return "staff" if staff else "student"
 
 
 class HubctlSpawner(SystemdSpawner):
@@ -14,3 +22,9 @@ class HubctlSpawner(SystemdSpawner):
             self.log.warning("Refusing to spawn %s: %s", self.user.name, refused)
             raise web.HTTPError(403, f"{refused}: ask an instructor") from None
         return await super().start()
+
+    def get_env(self):
+        env = super().get_env()
+        profile = profile_for(self.user.admin, [group.name for group in self.user.groups])
+        env["JUPYTER_CONFIG_PATH"] = f"{layout.JUPYTER_PROFILES_DIR}/{profile}"
+        return env

@@ -5,6 +5,7 @@ not create must never be used: that is how no hub user can run as a system accou
 import asyncio
 import grp
 import pwd
+import subprocess
 
 from hubctl import layout
 from hubctl.config.schema import RESERVED_USER_NAMES, USER_NAME_RE
@@ -37,15 +38,16 @@ def is_refused(name: str) -> bool:
     return refusal(name, *_lookup(name)) is not None
 
 
-async def ensure_unix_user(name: str) -> None:
-    """Create the Linux user for a hub user (home 0700) unless hubctl already did."""
+def _useradd_argv(name: str) -> list[str] | None:
+    """The useradd command that creates `name`, None if hubctl already made it; refuses
+    any name that may not run as a Unix user."""
     account, members = _lookup(name)
     reason = refusal(name, account, members)
     if reason:
         raise AccountRefused(reason)
     if account is not None:
-        return
-    await _run(
+        return None
+    return [
         "useradd",
         "--create-home",
         "--shell",
@@ -58,13 +60,34 @@ async def ensure_unix_user(name: str) -> None:
         "--comment",
         "hubctl user",
         name,
-    )
+    ]
 
 
-async def _run(*argv: str) -> None:
+async def ensure_unix_user(name: str) -> None:
+    """Create the Linux user for a hub user (home 0700) unless hubctl already did."""
+    argv = _useradd_argv(name)
+    if argv is None:
+        return
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     output, _ = await process.communicate()
     if process.returncode:
-        raise RuntimeError(f"{argv[0]} failed ({process.returncode}): {output.decode().strip()}")
+        raise RuntimeError(f"useradd failed ({process.returncode}): {output.decode().strip()}")
+
+
+def ensure_unix_user_now(name: str) -> bool:
+    """ensure_unix_user for scripts; True if the user was created."""
+    argv = _useradd_argv(name)
+    if argv is None:
+        return False
+    run(argv)
+    return True
+
+
+def run(argv: list[str], stdin: str | None = None, cwd: str | None = None) -> str:
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False, cwd=cwd)
+    if done.returncode:
+        output = (done.stderr or done.stdout).strip()
+        raise RuntimeError(f"{argv[0]} failed ({done.returncode}): {output}")
+    return done.stdout
