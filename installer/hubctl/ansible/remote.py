@@ -38,10 +38,12 @@ def call(target: Target, action: str, request: dict, ask_become_pass: bool = Fal
 
 
 def parse_answer(answer: dict, where: str) -> dict:
-    try:
-        data = json.loads(answer["stdout"])
-    except json.JSONDecodeError:
-        data = None
+    data = answer["stdout"]  # Ansible's templating may already have parsed the JSON
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError:
+            data = None
     if isinstance(data, dict) and "error" in data:
         raise HubctlError(data["error"])
     if int(answer["rc"]) != 0 or not isinstance(data, dict):

@@ -2,38 +2,42 @@
 
 nbgrader leaves each submission folder 0777 with its files 0644 (its issues 978, 1225), and
 each released feedback file 0644: anyone who learns a path can read or change it. These
-subclasses close that right after nbgrader's own copy:
+subclasses close that right after nbgrader's own copy, with POSIX ACLs (an owner may set
+them; no group fits, since each student is the only member of their own group):
 
-- a submission becomes 0750/0640; the inbound folder's setgid gives it the course grader's
-  group, so the grader collects it and no other student can read, list or change it;
-- a feedback file becomes 0600 plus a read ACL for its own student only.
+- a submission becomes the student's alone (0700/0600) plus read access for the course's
+  grader account, which owns the inbound folder: it collects, no other student gets in;
+- a feedback file becomes the grader's alone (0600) plus read access for its own student.
 """
 
 import glob
 import os
+import pwd
 import subprocess
 
 from nbgrader.exchange.default import ExchangeReleaseFeedback as _ReleaseFeedback
 from nbgrader.exchange.default import ExchangeSubmit as _Submit
 from nbgrader.utils import notebook_hash
 
-SUBMISSION_DIR_MODE = 0o750
-SUBMISSION_FILE_MODE = 0o640
+
+def share_with(path: str, user: str) -> None:
+    """Only the owner and `user` (read; folders also searched) may use `path` and below."""
+    subprocess.run(["chmod", "-R", "go=", path], check=True)
+    subprocess.run(["setfacl", "-R", "--modify", f"user:{user}:rX", path], check=True)
 
 
 class ExchangeSubmit(_Submit):
     def copy_files(self):
         super().copy_files()
-        submission = os.path.join(self.inbound_path, self.assignment_filename)
-        self.set_perms(submission, SUBMISSION_FILE_MODE, SUBMISSION_DIR_MODE)
+        grader = pwd.getpwuid(os.stat(self.inbound_path).st_uid).pw_name
+        share_with(os.path.join(self.inbound_path, self.assignment_filename), grader)
 
 
 class ExchangeReleaseFeedback(_ReleaseFeedback):
     def copy_files(self):
         super().copy_files()
         for student, path in self.released_feedback():
-            os.chmod(path, 0o600)
-            subprocess.run(["setfacl", "--modify", f"user:{student}:r", path], check=True)
+            share_with(path, student)
 
     def released_feedback(self):
         """(student, feedback file in the exchange) for what this run released."""
