@@ -59,14 +59,25 @@ def hubctl(*args: str, check: bool = True, env: dict | None = None) -> subproces
 TA_PASSWORD = "correct-horse-battery-staple"
 
 
+# Course A: its students come from a roster (tests/e2e/test_6_grading.py imports it);
+# course B lists its student in hub.yaml, so the install makes her account.
+COURSES = [
+    {"id": "cs101", "title": "Programming 1", "instructors": ["teacher"], "graders": ["marker"],
+     "timezone": "Europe/Berlin"},
+    {"id": "math2", "instructors": ["ta"], "students": ["cara"]},
+]  # fmt: skip
+
+
 def write_config(guest: Guest, path: Path, **overrides) -> Path:
-    """The e2e hub.yaml: one instructor with a generated password, one from a file."""
+    """The e2e hub.yaml: one instructor with a generated password, one from a file, and
+    two courses."""
     (path.parent / "ta-password").write_text(TA_PASSWORD + "\n")
     instructors = ["teacher", {"name": "ta", "password_file": "ta-password"}]
     data = {
         "users": {"instructors": instructors, "minimum_password_length": 8},
         "limits": {"memory": "512M", "cpu": 1.0, "idle_timeout": "1h"},
         "network": {"http_proxy": guest.spec.proxy_url, "ca_bundle": str(HOST_CA_BUNDLE)},
+        "courses": COURSES,
     }
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
@@ -93,7 +104,12 @@ def run_install(guest: Guest, config_path: Path, *extra: str, check: bool = True
 
 
 def passwords_in(output: str) -> dict[str, str]:
-    return dict(re.findall(r"New instructor account: (\S+)  password: (\S+)", output))
+    """Instructors' passwords as printed, and the course members' from the CSV it names."""
+    passwords = dict(re.findall(r"New instructor account: (\S+)  password: (\S+)", output))
+    for csv_path in re.findall(r"passwords in (\S+) \(hand them out\)", output):
+        rows = Path(csv_path).read_text().splitlines()[1:]
+        passwords.update(row.split(",", 1) for row in rows)
+    return passwords
 
 
 @pytest.fixture(scope="session")

@@ -129,7 +129,7 @@ def test_each_course_gets_a_formgrader_service_run_by_its_grader_account():
         "cwd": "/srv/nbgrader/courses/cs101",
         "environment": {
             "PATH": "/opt/hubctl/user/bin:/usr/bin:/bin",
-            "JUPYTER_CONFIG_PATH": "/etc/hubctl/jupyter/formgrader",
+            "JUPYTER_CONFIG_PATH": "/opt/hubctl/lib/jupyter-profiles/formgrader",
         },
         "oauth_no_confirm": True,
     }

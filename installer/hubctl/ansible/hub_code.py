@@ -2,10 +2,16 @@
 
 import gzip
 import io
+import json
 import tarfile
 from pathlib import Path
 
 import hubctl
+from hubctl import layout
+from hubctl.nbgrader.profiles import all_profiles
+
+# The per-role Jupyter settings travel in the same archive (one Ansible task, not nine).
+PROFILES_FOLDER = Path(layout.JUPYTER_PROFILES_DIR).relative_to(layout.LIB_DIR).as_posix()
 
 # What runs on the VM: hubctl.hub and the schema it validates hub.yaml with (hub venv),
 # hubctl.nbgrader (user venv).
@@ -14,7 +20,8 @@ FIXED_MTIME = 946684800  # 2000-01-01: stable content gives a byte-identical tre
 
 
 def write_hub_code_archive(dest: Path) -> Path:
-    """A tar.gz of the hub-side modules with fixed owners, modes and times (files only,
+    """A tar.gz of the hub-side modules and the per-role Jupyter settings, with fixed
+    owners, modes and times (files only,
     so Ansible's unarchive sees no difference between runs of the same hubctl)."""
     package = Path(hubctl.__file__).parent
     files = sorted(
@@ -30,8 +37,14 @@ def write_hub_code_archive(dest: Path) -> Path:
         tarfile.open(fileobj=packed, mode="w") as archive,
     ):
         for path in files:
-            data = path.read_bytes()
-            info = tarfile.TarInfo(f"hubctl/{path.relative_to(package).as_posix()}")
-            info.size, info.mode, info.mtime = len(data), 0o644, FIXED_MTIME
-            archive.addfile(info, io.BytesIO(data))
+            _add(archive, f"hubctl/{path.relative_to(package).as_posix()}", path.read_bytes())
+        for entry in all_profiles():
+            text = json.dumps(entry["content"], indent=2, sort_keys=True) + "\n"
+            _add(archive, f"{PROFILES_FOLDER}/{entry['profile']}/{entry['path']}", text.encode())
     return dest
+
+
+def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), 0o644, FIXED_MTIME
+    archive.addfile(info, io.BytesIO(data))

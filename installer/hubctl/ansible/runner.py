@@ -19,7 +19,6 @@ from hubctl.ansible.progress import Progress
 from hubctl.ansible.target import Target
 from hubctl.config import HubConfig
 from hubctl.errors import HubctlError
-from hubctl.nbgrader.profiles import all_profiles
 
 
 @dataclass
@@ -62,7 +61,6 @@ def extra_vars(config: HubConfig, archive: Path) -> dict:
         "hubctl_package_archive": str(archive),
         "hubctl_instructors": instructors,
         "hubctl_course_people": course_people(config),
-        "hubctl_jupyter_profiles": all_profiles(),
     }
 
 

@@ -6,12 +6,7 @@ from tornado import web
 
 from hubctl import layout
 from hubctl.hub.unix_users import AccountRefused, ensure_unix_user
-
-
-def profile_for(admin: bool, group_names: list[str]) -> str:
-    """'staff' for instructors and graders (the course list), 'student' for everyone else."""
-    staff = admin or any(name.startswith("formgrade-") for name in group_names)
-    return "staff" if staff else "student"
+from hubctl.nbgrader.profiles import profile_for
 
 
 class HubctlSpawner(SystemdSpawner):

@@ -28,6 +28,12 @@ EXCHANGE_CLASSES = {
 }
 
 
+def profile_for(admin: bool, group_names: list[str]) -> str:
+    """'staff' for instructors and graders (the course list), 'student' for everyone else."""
+    staff = admin or any(name.startswith("formgrade-") for name in group_names)
+    return "staff" if staff else "student"
+
+
 def nbgrader_config(profile: str) -> dict:
     config = {
         "Exchange": {"root": layout.EXCHANGE_DIR},
