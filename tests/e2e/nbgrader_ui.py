@@ -123,8 +123,7 @@ def answer_first_cell(page: Page, base_url: str, user: str, path: str, code: str
     notebook = page.locator(".jp-NotebookPanel:visible")
     notebook.wait_for(timeout=KERNEL_TIMEOUT_MS)
     editor = notebook.locator(".jp-Notebook .jp-Cell").first.locator(".cm-content")
-    editor.wait_for()
-    assert "YOUR CODE HERE" in editor.inner_text()
+    editor.get_by_text("YOUR CODE HERE").wait_for()  # the fetched student version, loaded
     editor.click()
     page.keyboard.press("Control+a")
     page.keyboard.insert_text(code)

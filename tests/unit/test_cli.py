@@ -101,3 +101,31 @@ def test_every_command_is_documented(runner, path, command):
     result = runner.invoke(hubctl, [*path, "--help"])
     assert result.exit_code == 0
     assert "Usage: hubctl " + " ".join(path) in result.output
+
+
+def test_a_bad_roster_row_stops_the_import_before_contacting_the_hub(runner, tmp_path):
+    (tmp_path / "roster.csv").write_text("username\nann\nAnn Lee\n")
+    result = runner.invoke(
+        hubctl, ["users", "import", "roster.csv", "--course", "cs101", "--host", "192.0.2.10"]
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: roster.csv:3: 'ann lee' is not a valid user name: use 1-32 lowercase letters,"
+        " digits, '-' or '_', starting with a letter\n"
+    )
+    assert not (tmp_path / "state").exists()  # no run started, no log written
+
+
+def test_a_bad_user_name_is_refused_by_the_command_line(runner):
+    result = runner.invoke(hubctl, ["users", "add", "sshd", "--host", "192.0.2.10"])
+    assert result.exit_code == 2
+    assert "Invalid value for 'NAME': 'sshd' is a system account name" in result.output
+
+
+def test_user_commands_on_this_machine_need_root(runner, monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    result = runner.invoke(hubctl, ["users", "list"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: listing users on this machine needs root: use sudo, or --host for a hub over SSH\n"
+    )

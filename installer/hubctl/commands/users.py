@@ -115,8 +115,10 @@ def remove(name, delete_files, host_spec, ssh_key, ask_become_pass):
     name stays blocked, so nobody else gets them) unless --delete-files."""
     target = resolve_target(host_spec, ssh_key, "removing a user")
     answer = call(target, "remove", {"name": name, "delete_files": delete_files}, ask_become_pass)
-    kept = f"; their files stay in {answer['files']}" if answer["files"] else " and their files"
-    click.echo(f"Removed {name}{kept}")
+    if answer["files"]:
+        click.echo(f"Removed {name}; their files stay in {answer['files']}")
+    else:
+        click.echo(f"Removed {name}" + (" and their files" if delete_files else ""))
 
 
 @users.command()

@@ -7,6 +7,7 @@ the hub database, group changes go through the running hub's API, and the Linux 
 """
 
 import json
+import pwd
 import sys
 from pathlib import Path
 
@@ -81,18 +82,22 @@ def list_users(session, api: HubApi, request: dict) -> dict:
 def remove(session, api: HubApi, request: dict) -> dict:
     """Delete the hub account (its server stops) and take the name out of every course. The
     Linux user leaves hubctl's group, so nobody can sign up under the name and inherit the
-    files, which stay unless `delete_files`."""
+    files, which stay unless `delete_files`. Answers where the files are, if anywhere."""
     name = request["name"]
     accounts.remove(session, name)
     if name in api.users():
         api.delete_user(name)
+    try:
+        home = pwd.getpwnam(name).pw_dir
+    except KeyError:
+        return {"files": None}  # never had a server: no Linux user, no files
     for course in course_ids(None):
         enrolment.leave_course(course, name)
     if request.get("delete_files"):
         run(["userdel", "--remove", name])
         return {"files": None}
     run(["gpasswd", "--delete", name, layout.USERS_GROUP])
-    return {"files": f"/home/{name}"}
+    return {"files": home}
 
 
 def approve(session, api: HubApi, request: dict) -> dict:
