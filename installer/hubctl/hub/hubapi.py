@@ -1,6 +1,7 @@
 """The running hub's REST API, as hubctl's own service (token in /etc/hubctl/secrets)."""
 
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 from hubctl import layout
 
 API_URL = f"http://127.0.0.1:{layout.HUB_API_PORT}/hub/api"
+STARTING_RETRIES = 30
 
 
 class HubApiError(Exception):
@@ -20,6 +22,17 @@ class HubApi:
         self.url = url
 
     def call(self, method: str, path: str, body: dict | None = None) -> object:
+        for _ in range(STARTING_RETRIES):
+            try:
+                return self._call(method, path, body)
+            except ConnectionRefusedError:
+                time.sleep(1)  # the hub is (re)starting: it starts each formgrader first
+        raise HubApiError(
+            f"the hub refused connections for {STARTING_RETRIES} s:"
+            " check `systemctl status jupyterhub`"
+        )
+
+    def _call(self, method: str, path: str, body: dict | None) -> object:
         data = None if body is None else json.dumps(body).encode()
         url = f"{self.url}{path}"  # always the hub API on 127.0.0.1 (API_URL)
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
@@ -30,8 +43,11 @@ class HubApi:
         except urllib.error.HTTPError as error:
             raise HubApiError(f"the hub answered {error.code} to {method} {path}") from None
         except OSError as error:
+            reason = getattr(error, "reason", error)  # urllib wraps it in URLError
+            if isinstance(reason, ConnectionRefusedError):
+                raise reason from None
             raise HubApiError(
-                f"the hub does not answer ({error}): check `systemctl status jupyterhub`"
+                f"the hub does not answer ({reason}): check `systemctl status jupyterhub`"
             ) from None
         return json.loads(text) if text else None
 
