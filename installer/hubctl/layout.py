@@ -28,6 +28,18 @@ PROXY_API_PORT = 8001
 FIRST_USER_UID = 1000
 
 
+def grader_account(course_id: str) -> str:
+    return f"{GRADER_PREFIX}{course_id}"
+
+
+def course_group(course_id: str) -> str:
+    return f"{COURSE_GROUP_PREFIX}{course_id}"
+
+
+def course_dir(course_id: str) -> str:
+    return f"{COURSES_DIR}/{course_id}"
+
+
 def as_dict() -> dict[str, object]:
     """All the constants above, for Ansible's extra vars."""
     return {name.lower(): value for name, value in globals().items() if name.isupper()}

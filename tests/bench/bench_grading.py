@@ -28,7 +28,7 @@ from nbgrader_ui import SOURCE_NOTEBOOK  # noqa: E402
 
 COURSE = "cs101"
 WORK = Path("/var/tmp/hubctl-bench")
-COURSE_DIR = f"{layout.COURSES_DIR}/{COURSE}"
+COURSE_DIR = layout.course_dir(COURSE)
 PROFILES = layout.JUPYTER_PROFILES_DIR
 
 
@@ -36,6 +36,17 @@ def nbgrader_as(user: str, profile: str, workdir: str, command: str) -> str:
     """A shell line running nbgrader as `user` the way their Jupyter server would."""
     env = f"PATH={layout.USER_VENV}/bin:/usr/bin:/bin JUPYTER_CONFIG_PATH={PROFILES}/{profile}"
     return f"cd {workdir} && runuser -u {user} -- env HOME={workdir} {env} {command}"
+
+
+# As student $1, the way their server would: fetch ps1, answer `return $2`, submit.
+SUBMIT_SCRIPT = f"""set -e
+cd /home/$1
+runuser -u $1 -- env HOME=/home/$1 PATH={layout.USER_VENV}/bin:/usr/bin:/bin \\
+  JUPYTER_CONFIG_PATH={PROFILES}/student bash -c "set -e
+    nbgrader fetch_assignment ps1 --course {COURSE} --log-level=ERROR
+    sed -i 's/raise NotImplementedError()/return $2/' ps1/ps1.ipynb
+    nbgrader submit ps1 --course {COURSE} --log-level=ERROR"
+"""
 
 
 def timed(guest: Guest, script: str) -> float:
@@ -68,27 +79,20 @@ def main() -> None:
             started = time.monotonic()
             subprocess.run(argv, check=True, env=env, capture_output=True)
             print(f"install with {count} students: {time.monotonic() - started:.1f}s")
-        grader = f"{layout.GRADER_PREFIX}{COURSE}"
+        grader = layout.grader_account(COURSE)
         source = f"{COURSE_DIR}/source/ps1"
         guest.run(["install", "-d", "-o", grader, "-g", grader, f"{COURSE_DIR}/source", source])
         guest.run(["tee", f"{source}/ps1.ipynb"], input=json.dumps(SOURCE_NOTEBOOK))
         guest.run(["chown", grader, f"{source}/ps1.ipynb"])
         guest.run(["bash", "-c", nbgrader_as(grader, "formgrader", COURSE_DIR,
                    "sh -c 'nbgrader generate_assignment ps1 && nbgrader release_assignment ps1'")])  # fmt: skip
-        lines = []
-        for index, student in enumerate(students):
-            answer = "a + b" if index % 2 == 0 else "a - b"
-            work = (
-                f"nbgrader fetch_assignment ps1 --course {COURSE} && sed -i"
-                f" 's/raise NotImplementedError()/return {answer}/' ps1/ps1.ipynb &&"
-                f" nbgrader submit ps1 --course {COURSE}"
-            )
-            lines.append(nbgrader_as(student, "student", f"/home/{student}", f"sh -c '{work}'"))
-        guest.run(["tee", "/root/submit-all.sh"], input="\n".join(lines) + "\n")
-        seconds = timed(
-            guest,
-            "tr '\\n' '\\0' < /root/submit-all.sh | xargs -0 -P 2 -I{} bash -c '{}' >/dev/null 2>&1",
+        guest.run(["tee", "/root/submit.sh"], input=SUBMIT_SCRIPT)
+        pairs = "".join(
+            f"{student} {'a+b' if index % 2 == 0 else 'a-b'}\n"
+            for index, student in enumerate(students)
         )
+        guest.run(["tee", "/root/students.txt"], input=pairs)
+        seconds = timed(guest, "xargs -P 2 -L 1 bash /root/submit.sh < /root/students.txt")
         print(f"{count} students fetch and submit (2 at a time): {seconds:.1f}s")
         figures = {}
         for label, command in [
@@ -96,9 +100,7 @@ def main() -> None:
             ("autograde 1 (baseline)", f"nbgrader autograde ps1 --student {students[0]}"),
             (f"autograde {count - 1}", "nbgrader autograde ps1"),
         ]:
-            figures[label] = timed(
-                guest, nbgrader_as(grader, "formgrader", COURSE_DIR, command) + " >/dev/null 2>&1"
-            )
+            figures[label] = timed(guest, nbgrader_as(grader, "formgrader", COURSE_DIR, command))
             print(f"{label}: {figures[label]:.1f}s")
         per_submission = figures[f"autograde {count - 1}"] / (count - 1)
         print(f"autograde per submission: {per_submission:.2f}s"

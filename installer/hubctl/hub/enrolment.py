@@ -14,18 +14,7 @@ from pathlib import Path
 
 from hubctl import layout
 from hubctl.hub.unix_users import ensure_unix_user_now, run
-
-
-def course_group(course_id: str) -> str:
-    return f"{layout.COURSE_GROUP_PREFIX}{course_id}"
-
-
-def grader_account(course_id: str) -> str:
-    return f"{layout.GRADER_PREFIX}{course_id}"
-
-
-def course_dir(course_id: str) -> str:
-    return f"{layout.COURSES_DIR}/{course_id}"
+from hubctl.layout import course_dir, course_group, grader_account
 
 
 def enrol_students(course_id: str, names: list[str]) -> list[str]:

@@ -124,8 +124,8 @@ def _apply_courses(c, config: HubConfig) -> None:
                 "display": False,
                 "url": f"http://127.0.0.1:{port}",
                 "command": [f"{layout.USER_VENV}/bin/jupyterhub-singleuser"],
-                "user": f"{layout.GRADER_PREFIX}{course.id}",
-                "cwd": f"{layout.COURSES_DIR}/{course.id}",
+                "user": layout.grader_account(course.id),
+                "cwd": layout.course_dir(course.id),
                 "environment": {
                     **config.proxy_environment,
                     "PATH": f"{layout.USER_VENV}/bin:/usr/bin:/bin",
