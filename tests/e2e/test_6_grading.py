@@ -13,7 +13,9 @@ import json
 import re
 import stat
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from browser import launch_browser, log_in, new_person, open_lab, screenshot
@@ -182,6 +184,12 @@ def test_the_formgrader_frame_is_rendered_not_blank(course):
     assert len(png) > 20_000
     frame = page.frame_locator("iframe[src*='formgrader']")
     assert frame.locator("tr", has_text=ASSIGNMENT).first.is_visible()
+
+
+def test_the_formgrader_uses_the_course_s_time_zone_for_due_dates(course):
+    offset = datetime.now(ZoneInfo("Europe/Berlin")).strftime("%z")  # cs101's timezone
+    frame = course.page(INSTRUCTOR).frame_locator("iframe[src*='formgrader']")
+    assert f'var default_timezone = "{offset}";' in frame.locator("head").inner_html()
 
 
 def test_instructor_sees_the_formgrader_and_create_assignment(course):
