@@ -1,25 +1,13 @@
 """Run one hubctl.hub.manage action on the hub (over SSH, or on this machine) and return
 its JSON answer."""
 
+import io
 import json
 
 from hubctl.ansible.progress import Progress
 from hubctl.ansible.runner import run_playbook
 from hubctl.ansible.target import Target
 from hubctl.errors import HubctlError
-
-
-class Quiet(Progress):
-    """No step lines: these commands print their own result."""
-
-    def handle(self, event: dict) -> None:
-        pass
-
-    def tick(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def call(target: Target, action: str, request: dict, ask_become_pass: bool = False) -> dict:
@@ -29,7 +17,7 @@ def call(target: Target, action: str, request: dict, ask_become_pass: bool = Fal
         target,
         verb=f"hubctl {action}",
         ask_become_pass=ask_become_pass,
-        progress=Quiet(),
+        progress=Progress(stream=io.StringIO(), live=False),  # these print their own result
     )
     answer = run.stats["custom"].get("hubctl_answer")
     if answer is None:
