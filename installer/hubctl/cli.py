@@ -9,6 +9,7 @@ from hubctl.commands.config import config
 from hubctl.commands.course import course, grades
 from hubctl.commands.install import install
 from hubctl.commands.sandbox import sandbox
+from hubctl.commands.status import status
 from hubctl.commands.users import users
 from hubctl.errors import HubctlError
 
@@ -40,6 +41,7 @@ hubctl.add_command(sandbox)
 hubctl.add_command(users)
 hubctl.add_command(course)
 hubctl.add_command(grades)
+hubctl.add_command(status)
 
 
 def main() -> None:

@@ -102,7 +102,15 @@ def test_apply_hub_yaml_reads_the_file_and_the_service_token(tmp_path):
     assert c.JupyterHub.load_roles == [
         {
             "name": "hubctl",
-            "scopes": ["admin:users", "admin:groups", "admin:servers", "list:users", "read:users"],
+            "scopes": [
+                "admin:users",
+                "admin:groups",
+                "admin:servers",
+                "list:users",
+                "read:users",
+                "list:services",
+                "read:services",
+            ],
             "services": ["hubctl"],
         }
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hubctl import layout
 from hubctl.config import HubConfig, parse_config
-from hubctl.hub import accounts, enrolment
+from hubctl.hub import accounts, enrolment, health
 from hubctl.hub.hubapi import HubApi, HubApiError
 from hubctl.hub.unix_users import AccountRefused, is_refused, run
 
@@ -118,6 +118,11 @@ def export_grades(session, api: HubApi, request: dict) -> dict:
     return {"csv": enrolment.as_grader(request["course"], "export")}
 
 
+def status(session, api: HubApi, request: dict) -> dict:
+    facts = health.gather(HubApi(starting_retries=0), accounts.list_accounts(session))
+    return {"facts": facts, "problems": health.judge(facts)}
+
+
 ACTIONS = {
     "enrol": enrol,
     "list": list_users,
@@ -126,6 +131,7 @@ ACTIONS = {
     "reset-password": reset_password,
     "course-status": course_status,
     "export-grades": export_grades,
+    "status": status,
 }
 
 

@@ -8,8 +8,16 @@ from hubctl.config.schema import USER_NAME_RE
 
 HUB_PYTHON = f"{layout.HUB_VENV}/bin/python3"
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
-# hubctl's own commands on the VM (users import/add/remove): accounts and course groups.
-ADMIN_SCOPES = ["admin:users", "admin:groups", "admin:servers", "list:users", "read:users"]
+# hubctl's own commands on the VM (users, status): accounts, course groups, services' health.
+ADMIN_SCOPES = [
+    "admin:users",
+    "admin:groups",
+    "admin:servers",
+    "list:users",
+    "read:users",
+    "list:services",
+    "read:services",
+]
 # JupyterHub's default server token plus what nbgrader's course list asks the hub (a token
 # only gets the scopes its user holds: students hold none of the service ones).
 SERVER_TOKEN_SCOPES = [

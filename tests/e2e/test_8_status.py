@@ -1,0 +1,64 @@
+"""`hubctl status` from this machine over SSH: a healthy hub says so; a stopped proxy and a
+corrupted hub.yaml on the VM are named first, with their fix, and the exit status is 1."""
+
+import json
+
+import pytest
+from conftest import hubctl, ssh_options_env
+
+CONFIG = "/etc/hubctl/hub.yaml"
+
+
+@pytest.fixture(scope="module")
+def status(guest, installed):
+    host_args = ["--host", f"root@{guest.spec.address}", "--ssh-key", str(guest.spec.ssh_key)]
+
+    def run(*args: str):
+        return hubctl("status", *args, *host_args, check=False, env=ssh_options_env(guest))
+
+    return run
+
+
+def test_a_healthy_hub(status):
+    result = status()
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == "✓ nothing wrong"
+    assert "Services  idle-culler running, cs101 running, math2 running" in lines
+    assert "Versions  hubctl 0.1.0, jupyterhub 5.5.4, nbgrader 0.9.6" in lines
+
+
+def test_the_json_has_the_facts(status):
+    answer = json.loads(status("--json").stdout)
+    assert answer["problems"] == []
+    assert answer["facts"]["units"]["jupyterhub.service"] == {
+        "active": "active",
+        "enabled": "enabled",
+    }
+    assert answer["facts"]["users"]["approved"] >= 6
+
+
+def test_a_stopped_proxy_comes_first_with_its_fix(status, host):
+    host.run_test("systemctl stop configurable-http-proxy.service")
+    try:
+        result = status()
+    finally:
+        host.run_test("systemctl start configurable-http-proxy.service")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[:2] == [
+        "✗ configurable-http-proxy.service is inactive",
+        "  fix: see `journalctl -u configurable-http-proxy.service`, then run `hubctl install`"
+        " to start it",
+    ]
+
+
+def test_a_corrupted_hub_yaml_on_the_vm_is_named(status, host):
+    host.run_test(f"cp -p {CONFIG} {CONFIG}.saved && echo 'users: [' >> {CONFIG}")
+    try:
+        result = status()
+    finally:
+        host.run_test(f"mv {CONFIG}.saved {CONFIG}")
+    assert result.returncode == 1
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"✗ hub.yaml on the VM is invalid: {CONFIG}:")
+    assert "not valid YAML" in first
