@@ -7,6 +7,7 @@ import pytest
 from conftest import hubctl, ssh_options_env
 
 CONFIG = "/etc/hubctl/hub.yaml"
+PROXY = "configurable-http-proxy.service"
 
 
 @pytest.fixture(scope="module")
@@ -35,21 +36,20 @@ def test_the_json_has_the_facts(status):
         "active": "active",
         "enabled": "enabled",
     }
-    assert answer["facts"]["users"]["approved"] >= 6
+    assert answer["facts"]["users"]["approved"] >= 4  # teacher, ta, marker, cara at least
 
 
 def test_a_stopped_proxy_comes_first_with_its_fix(status, host):
-    host.run_test("systemctl stop configurable-http-proxy.service")
+    host.run_test(f"systemctl stop {PROXY}")
     try:
         result = status()
     finally:
-        host.run_test("systemctl start configurable-http-proxy.service")
+        host.run_test(f"systemctl start {PROXY}")
     assert result.returncode == 1
-    assert result.stdout.splitlines()[:2] == [
-        "✗ configurable-http-proxy.service is inactive",
-        "  fix: see `journalctl -u configurable-http-proxy.service`, then run `hubctl install`"
-        " to start it",
-    ]
+    first, fix = result.stdout.splitlines()[:2]
+    # a stopped configurable-http-proxy exits non-zero: systemd calls it failed
+    assert first in {f"✗ {PROXY} is inactive", f"✗ {PROXY} is failed"}
+    assert fix == f"  fix: see `journalctl -u {PROXY}`, then run `hubctl install` to start it"
 
 
 def test_a_corrupted_hub_yaml_on_the_vm_is_named(status, host):
