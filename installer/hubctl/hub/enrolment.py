@@ -28,7 +28,8 @@ def enrol_students(course_id: str, names: list[str]) -> list[str]:
         if name not in members:
             run(["gpasswd", "--add", name, course_group(course_id)])
             changed.append(f"joined {name}")
-    missing = [name for name in names if name not in gradebook_students(course_id)]
+    enrolled = gradebook_students(course_id)
+    missing = [name for name in names if name not in enrolled]
     if missing:
         answer = as_grader(course_id, "add-students", {"students": missing})
         changed += [f"gradebook {name}" for name in json.loads(answer)["added"]]

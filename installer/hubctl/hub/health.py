@@ -130,9 +130,9 @@ def _disks() -> list[dict]:
     """Each filesystem holding hub data once, by the first path on it."""
     seen, disks = set(), []
     for path in WATCHED_PATHS:
-        if not os.path.exists(path) or os.stat(path).st_dev in seen:
+        if not os.path.exists(path) or (device := os.stat(path).st_dev) in seen:
             continue
-        seen.add(os.stat(path).st_dev)
+        seen.add(device)
         usage = shutil.disk_usage(path)
         disks.append({
             "path": path, "total": usage.total, "used": usage.used,
