@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import yaml
 from hubctl.sandbox.guest import HOST_CA_BUNDLE, Guest, GuestSpec, prerequisites_missing
 
 E2E_ROOT = Path(os.environ.get("HUBCTL_E2E_DIR", "/var/tmp/hubctl-e2e"))
+# Guests get 10.77.(BASE + slot).0/24: another BASE lets a second run go on beside this one.
+E2E_INDEX_BASE = int(os.environ.get("HUBCTL_E2E_INDEX_BASE", "230"))
 HUBCTL = [sys.executable, "-m", "hubctl.cli"]
 
 
@@ -30,13 +33,25 @@ def guest():
     if missing:
         pytest.fail(f"e2e tests need {', '.join(missing)} (see .ci/run)")
     # The guest does not trust the site CA by itself: hubctl's network.ca_bundle must do it.
-    spec = GuestSpec(name="e2ehub", state_dir=E2E_ROOT / "e2ehub", index=231, ca_bundle=None)
+    with fresh_guest("e2ehub", slot=1) as machine:
+        yield machine
+
+
+@contextmanager
+def fresh_guest(name: str, slot: int):
+    """A newly booted guest, destroyed afterwards. Slots: 1 e2ehub, 2 e2efresh, 3 e2erestore,
+    4 e2eupgrade, 5 e2euninst."""
+    spec = GuestSpec(
+        name=name, state_dir=E2E_ROOT / name, index=E2E_INDEX_BASE + slot, ca_bundle=None
+    )
     machine = Guest(spec)
     machine.destroy()
     machine.create()
     machine.boot()
-    yield machine
-    machine.destroy()
+    try:
+        yield machine
+    finally:
+        machine.destroy()
 
 
 @dataclass

@@ -1,9 +1,7 @@
 """Bad input stops `hubctl install` with the file, key and fix, and leaves the guest unchanged."""
 
 import pytest
-from conftest import E2E_ROOT, hubctl, install_args, run_install, write_config
-
-from hubctl.sandbox.guest import Guest, GuestSpec
+from conftest import fresh_guest, hubctl, install_args, run_install, write_config
 
 GUEST_STATE = (
     "systemctl show -p MainPID jupyterhub configurable-http-proxy;"
@@ -52,17 +50,10 @@ def test_unreachable_host_names_the_cause_and_the_log(guest, installed):
 
 
 def test_check_mode_on_a_vm_without_a_hub_says_to_install_first(tmp_path):
-    spec = GuestSpec(name="e2efresh", state_dir=E2E_ROOT / "e2efresh", index=232, ca_bundle=None)
-    fresh = Guest(spec)
-    fresh.destroy()
-    fresh.create()
-    fresh.boot()
-    try:
+    with fresh_guest("e2efresh", slot=2) as fresh:
         result = run_install(
             fresh, write_config(fresh, tmp_path / "hub.yaml"), "--check", check=False
         )
         assert fresh.run(["test", "-e", "/etc/hubctl"], check=False).returncode == 1
-    finally:
-        fresh.destroy()
     assert result.returncode == 1
     assert "this VM has none yet: run `hubctl install` without --check" in result.stderr
