@@ -27,6 +27,8 @@ def test_hub_and_proxy():
     assert c.ConfigurableHTTPProxy.should_start is False
     assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
     assert c.JupyterHub.cleanup_servers is False
+    # a restarted proxy gets its routes back within seconds, not JupyterHub's default 300 s
+    assert c.JupyterHub.last_activity_interval == 10
 
 
 def test_authenticator():

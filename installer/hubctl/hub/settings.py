@@ -7,6 +7,8 @@ from hubctl.config import HubConfig, parse_config
 from hubctl.config.schema import USER_NAME_RE
 
 HUB_PYTHON = f"{layout.HUB_VENV}/bin/python3"
+# How often the hub checks the proxy's routes and restores missing ones (docs/reliability.md).
+ROUTE_CHECK_SECONDS = 10
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 # hubctl's own commands on the VM (users, status): accounts, course groups, services' health.
 ADMIN_SCOPES = [
@@ -60,6 +62,10 @@ def _apply_hub(c, config: HubConfig) -> None:
     c.ConfigurableHTTPProxy.should_start = False
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{layout.PROXY_API_PORT}"
     c.JupyterHub.cleanup_servers = False
+    # A restarted proxy comes back with no routes; the hub re-adds missing ones only in its
+    # periodic update_last_activity (check_routes), every 300 s by default. A check costs
+    # one GET of the proxy's routes and one activity update per running server.
+    c.JupyterHub.last_activity_interval = ROUTE_CHECK_SECONDS
 
 
 def _apply_authenticator(c, config: HubConfig) -> None:
