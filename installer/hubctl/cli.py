@@ -5,6 +5,7 @@ import logging
 import click
 
 from hubctl import __version__
+from hubctl.commands.backup import backup, restore
 from hubctl.commands.config import config
 from hubctl.commands.course import course, grades
 from hubctl.commands.install import install
@@ -42,6 +43,8 @@ hubctl.add_command(users)
 hubctl.add_command(course)
 hubctl.add_command(grades)
 hubctl.add_command(status)
+hubctl.add_command(backup)
+hubctl.add_command(restore)
 
 
 def main() -> None:

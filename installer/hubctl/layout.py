@@ -9,10 +9,15 @@ PROXY_TOKEN_ENV_FILE = f"{SECRETS_DIR}/proxy-auth-token.env"
 ADMIN_TOKEN_FILE = f"{SECRETS_DIR}/hubctl-api-token"
 STATE_DIR = "/var/lib/hubctl"
 DATABASE_FILE = f"{STATE_DIR}/jupyterhub.sqlite"
+BACKUP_DIR = "/var/backups/hubctl"
+BACKUP_UNIT = "hubctl-backup.service"  # nightly backups, started by hubctl-backup.timer
+BACKUP_TIMER = "hubctl-backup.timer"
 PREFIX = "/opt/hubctl"
 HUB_VENV = f"{PREFIX}/hub"
 USER_VENV = f"{PREFIX}/user"
 LIB_DIR = f"{PREFIX}/lib"
+# sha256 of the hub code archive last unpacked: another one means an upgrade (backup first).
+HUB_CODE_CHECKSUM_FILE = f"{PREFIX}/hub-code.sha256"
 # Jupyter config per role (JUPYTER_CONFIG_PATH of each server): what JupyterLab shows whom.
 JUPYTER_PROFILES_DIR = f"{LIB_DIR}/jupyter-profiles"
 SITE_CA_FILE = "/usr/local/share/ca-certificates/hubctl-site-ca.crt"

@@ -129,3 +129,26 @@ def test_user_commands_on_this_machine_need_root(runner, monkeypatch):
     assert result.output == (
         "Error: listing users on this machine needs root: use sudo, or --host for a hub over SSH\n"
     )
+
+def test_backup_never_replaces_a_file_and_wants_a_tar_gz(runner, tmp_path):
+    (tmp_path / "old.tar.gz").write_text("last week's backup")
+    result = runner.invoke(hubctl, ["backup", "-o", "old.tar.gz", "--host", "192.0.2.10"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: old.tar.gz already exists: choose another --output, nothing is replaced\n"
+    )
+    assert (tmp_path / "old.tar.gz").read_text() == "last week's backup"
+    result = runner.invoke(hubctl, ["backup", "-o", "hub.zip", "--host", "192.0.2.10"])
+    assert (
+        result.output == "Error: hub.zip: a backup is a .tar.gz, e.g. --output hub-backup.tar.gz\n"
+    )
+    result = runner.invoke(hubctl, ["backup", "-o", "nowhere/b.tar.gz", "--host", "192.0.2.10"])
+    assert result.output == "Error: nowhere is not a folder: create it or choose another --output\n"
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup_before_anything_runs(runner, tmp_path):
+    (tmp_path / "hub.tar.gz").write_text("not an archive")
+    result = runner.invoke(hubctl, ["restore", "hub.tar.gz", "--host", "192.0.2.10", "--yes"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: hub.tar.gz is not a readable hubctl backup: ")
+    assert not (tmp_path / "state").exists()  # no Ansible run, so no log

@@ -33,6 +33,7 @@ def test_minimal_file_gets_every_default():
             "no_proxy": "localhost,127.0.0.1",
             "ca_bundle": None,
         },
+        "backups": {"nightly": False, "keep": 7, "at": "03:00"},
         "courses": [],
     }
 
@@ -63,8 +64,16 @@ def test_minimal_file_gets_every_default():
             "hub.yaml: limits.memroy: unknown key: did you mean 'memory'?",
         ),
         (
+            MINIMAL + "backups: {nightly: true, at: '3am'}",
+            "hub.yaml: backups.at: '3am' is not a time of day: use HH:MM, e.g. 03:30 (got '3am')",
+        ),
+        (
+            MINIMAL + "backups: {keep: 0}",
+            "hub.yaml: backups.keep: input should be greater than or equal to 1 (got 0)",
+        ),
+        (
             MINIMAL + "theme: dark",
-            "hub.yaml: theme: unknown key: known keys: hub, users, limits, network, courses",
+            "hub.yaml: theme: unknown key: known keys: hub, users, limits, network, backups, courses",
         ),
         (
             "users: {instructors: [Alice]}",

@@ -19,6 +19,11 @@ def healthy(**changes) -> dict:
         "users": {"approved": 8, "waiting": ["zoe"]},
         "memory": {"total": 8 * GIB, "used": 2 * GIB, "percent": 25},
         "disks": [{"path": "/", "total": 100 * GIB, "used": 40 * GIB, "percent": 40}],
+        "backup": {
+            "last": "hubctl-backup-20261121-023000-nightly.tar.gz",
+            "age_hours": 9.5,
+            "nightly": True,
+        },  # fmt: skip
         "hub_api_error": None,
         "services": {"idle-culler": True, "cs101": True},
         "servers_running": 3,
@@ -82,6 +87,15 @@ def test_full_disk_and_memory():
     ]
 
 
+def test_a_nightly_backup_that_stopped_running():
+    late = {"last": "hubctl-backup-20261101-023000-nightly.tar.gz", "age_hours": 480.2,
+            "nightly": True}  # fmt: skip
+    expected = ["no backup in 36 hours, though nightly backups are on"]
+    assert problems(backup=late) == expected
+    assert problems(backup={"last": None, "age_hours": None, "nightly": True}) == expected
+    assert problems(backup={"last": None, "age_hours": None, "nightly": False}) == []
+
+
 def test_render_puts_problems_first_and_names_who_waits():
     facts = healthy(services={"idle-culler": True, "cs101": False})
     text = click.unstyle(render(facts, judge(facts)))
@@ -94,6 +108,7 @@ def test_render_puts_problems_first_and_names_who_waits():
         "Users     8 approved, 1 waiting for approval (zoe: `hubctl users approve NAME`);"
         " 3 servers running",
         "Memory    2.0 GiB used of 8.0 GiB (25%)",
+        "Backup    last 9.5 h ago (hubctl-backup-20261121-023000-nightly.tar.gz); nightly on",
         "Disk      /: 40.0 GiB used of 100.0 GiB (40%)",
     ]
 

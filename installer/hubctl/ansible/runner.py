@@ -1,5 +1,6 @@
 """Run the site playbook against one target: extra vars in, progress and a result out."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,6 +29,8 @@ class RunResult:
     changed: int = 0
     new_accounts: list[dict] = field(default_factory=list)
     address: str = "localhost"  # the VM's main IPv4 address, as Ansible found it
+    pre_upgrade_backup: dict | None = None  # hubctl.hub.backup's answer, if one was taken
+    restored: dict | None = None  # hubctl.hub.restore's answer, for `hubctl restore`
 
 
 def playbooks_dir() -> Path:
@@ -45,7 +48,7 @@ def logs_dir() -> Path:
     return path
 
 
-def extra_vars(config: HubConfig, archive: Path) -> dict:
+def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = None) -> dict:
     instructors = [
         {
             "name": person.name,
@@ -59,6 +62,8 @@ def extra_vars(config: HubConfig, archive: Path) -> dict:
         "hubctl_proxy_env": config.proxy_environment,
         "hubctl_ca_bundle": bundle.read_text() if bundle else "",
         "hubctl_package_archive": str(archive),
+        "hubctl_package_checksum": hashlib.sha256(archive.read_bytes()).hexdigest(),
+        "hubctl_restore_archive": str(restore_archive.resolve()) if restore_archive else "",
         "hubctl_instructors": instructors,
         "hubctl_course_people": course_people(config),
     }
@@ -99,15 +104,17 @@ def run_install(
     diff: bool = False,
     ask_become_pass: bool = False,
     progress: Progress | None = None,
+    restore_archive: Path | None = None,
 ) -> RunResult:
-    """Run site.yml; raise HubctlError naming the failed task, its cause and the log."""
+    """Run site.yml (putting `restore_archive` back on the way); raise HubctlError naming
+    the failed task, its cause and the log."""
     with tempfile.TemporaryDirectory(prefix="hubctl-run-") as run_dir:
         archive = write_hub_code_archive(Path(run_dir) / "hub.tar.gz")
         run = run_playbook(
             "site.yml",
-            extra_vars(config, archive),
+            extra_vars(config, archive, restore_archive),
             target,
-            verb="install",
+            verb="restore" if restore_archive else "install",
             options=["--check"] * check + ["--diff"] * diff,
             ask_become_pass=ask_become_pass,
             progress=progress or Progress(),
@@ -119,6 +126,8 @@ def run_install(
         changed=sum(host["changed"] for host in run.stats["hosts"].values()),
         new_accounts=custom.get("hubctl_new_accounts", []),
         address=custom.get("hubctl_address", "localhost"),
+        pre_upgrade_backup=custom.get("hubctl_pre_upgrade_backup"),
+        restored=custom.get("hubctl_restored"),
     )
 
 

@@ -45,6 +45,8 @@ def hub_url(config: HubConfig, address: str) -> str:
 def report(config: HubConfig, target: Target, result: RunResult, check: bool, folder: Path) -> None:
     verb = "would change" if check else "changed"
     click.echo(f"Done in {result.seconds:.0f}s: {result.changed} {verb}. Log: {result.log_path}")
+    if result.pre_upgrade_backup:
+        click.echo(f"Backed up before upgrading: {result.pre_upgrade_backup['archive']} on the VM")
     if not check:
         click.echo(f"Hub: {hub_url(config, target.host or result.address)}")
     instructors = {person.name for person in config.users.instructors}

@@ -55,6 +55,9 @@ def render(facts: dict, problems: list[dict]) -> str:
         f"Memory    {memory['used'] / GIB:.1f} GiB used of {memory['total'] / GIB:.1f} GiB"
         f" ({memory['percent']}%)"
     )
+    backup = facts["backup"]
+    last = f"{backup['age_hours']:.1f} h ago ({backup['last']})" if backup["last"] else "none yet"
+    lines.append(f"Backup    last {last}; nightly {'on' if backup['nightly'] else 'off'}")
     for disk in facts["disks"]:
         lines.append(
             f"Disk      {disk['path']}: {disk['used'] / GIB:.1f} GiB used of"

@@ -13,6 +13,7 @@ from hubctl.config.units import parse_duration, parse_size
 USER_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 PROXY_URL_RE = re.compile(r"^https?://([^\s/@]+@)?[^\s/:@]+(:\d{1,5})?/?$")
 COURSE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
+TIME_OF_DAY_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Names hubctl gives its own accounts and groups (grader-COURSE, hubctl-COURSE).
 RESERVED_PREFIXES = ("grader-", "hubctl-")
 
@@ -131,6 +132,21 @@ def _check_proxy_url(value: str) -> str:
     return value
 
 
+def _sexagesimal_to_time(value: object) -> object:
+    # YAML 1.1 reads an unquoted 23:15 as the base-60 number 1395.
+    if isinstance(value, int) and 0 <= value < 24 * 60:
+        return f"{value // 60:02d}:{value % 60:02d}"
+    return value
+
+
+def _check_time_of_day(value: str) -> str:
+    if not TIME_OF_DAY_RE.match(value):
+        raise PydanticCustomError(
+            "time_of_day", "'{value}' is not a time of day: use HH:MM, e.g. 03:30", {"value": value}
+        )
+    return value
+
+
 def _name_to_instructor(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
@@ -141,6 +157,9 @@ Duration = Annotated[str | int, AfterValidator(_check_duration)]
 ProxyUrl = Annotated[str, AfterValidator(_check_proxy_url)]
 CourseId = Annotated[str, AfterValidator(_check_course_id)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+TimeOfDay = Annotated[
+    str, BeforeValidator(_sexagesimal_to_time), AfterValidator(_check_time_of_day)
+]
 
 
 class Section(BaseModel):
@@ -199,6 +218,14 @@ class NetworkSection(Section):
     )
 
 
+class BackupsSection(Section):
+    nightly: bool = Field(
+        False, description="Back up the hub every night into /var/backups/hubctl on the VM."
+    )
+    keep: int = Field(7, ge=1, le=365, description="How many nightly backups to keep.")
+    at: TimeOfDay = Field("03:00", description="When the nightly backup runs (HH:MM, VM time).")
+
+
 class Course(Section):
     id: CourseId = Field(description="Short id: the nbgrader course id and the formgrader's URL.")
     title: str = Field("", description="The course's name for people.")
@@ -224,6 +251,7 @@ class HubConfig(Section):
     users: UsersSection
     limits: LimitsSection = Field(default_factory=LimitsSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
+    backups: BackupsSection = Field(default_factory=BackupsSection)
     courses: list[Course] = Field(
         default_factory=list, description="nbgrader courses on this hub (none by default)."
     )

@@ -6,14 +6,17 @@ import importlib.metadata
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from hubctl import __version__, layout
 from hubctl.config import parse_config
 from hubctl.errors import HubctlError
+from hubctl.hub.backup import archives
 
 DISK_FULL_PERCENT = 90
 MEMORY_FULL_PERCENT = 90
+NIGHTLY_LATE_HOURS = 36  # a nightly backup older than this means the timer is not working
 WATCHED_PATHS = ("/", "/home", layout.NBGRADER_DIR, layout.STATE_DIR)
 
 
@@ -29,6 +32,7 @@ def gather(api, approvals: dict[str, bool]) -> dict:
         },
         "memory": _memory(),
         "disks": _disks(),
+        "backup": _last_backup(),
         "hub_api_error": None,
         "services": {},
         "servers_running": None,
@@ -77,6 +81,12 @@ def judge(facts: dict) -> list[dict]:
                 "problem": f"the disk of {disk['path']} is {disk['percent']}% full",
                 "fix": "free space (old homes, logs) or grow the disk before students lose work",
             })  # fmt: skip
+    backup = facts["backup"]
+    if backup["nightly"] and (backup["age_hours"] or NIGHTLY_LATE_HOURS) >= NIGHTLY_LATE_HOURS:
+        found.append({
+            "problem": f"no backup in {NIGHTLY_LATE_HOURS} hours, though nightly backups are on",
+            "fix": f"see `journalctl -u {layout.BACKUP_UNIT}`; take one now: `hubctl backup`",
+        })  # fmt: skip
     memory = facts["memory"]
     if memory["percent"] >= MEMORY_FULL_PERCENT:
         found.append({
@@ -123,6 +133,17 @@ def _memory() -> dict:
         "total": total,
         "used": total - available,
         "percent": round(100 * (total - available) / total),
+    }
+
+
+def _last_backup() -> dict:
+    """The newest archive in the VM's backup folder, its age, and whether nightly runs."""
+    newest = (archives(Path(layout.BACKUP_DIR)) or [None])[-1]
+    enabled = subprocess.run(["systemctl", "is-enabled", layout.BACKUP_TIMER], capture_output=True)
+    return {
+        "last": newest.name if newest else None,
+        "age_hours": round((time.time() - newest.stat().st_mtime) / 3600, 1) if newest else None,
+        "nightly": enabled.returncode == 0,
     }
 
 
