@@ -41,8 +41,11 @@ def guest():
 def fresh_guest(name: str, slot: int):
     """A newly booted guest, destroyed afterwards. Slots: 1 e2ehub, 2 e2efresh, 3 e2erestore,
     4 e2eupgrade, 5 e2euninst."""
+    index = E2E_INDEX_BASE + slot
+    # The machine name is also the host's interface (ve-NAME), which stopping a guest
+    # deletes: with the index in it, runs side by side never take down each other's network.
     spec = GuestSpec(
-        name=name, state_dir=E2E_ROOT / name, index=E2E_INDEX_BASE + slot, ca_bundle=None
+        name=f"{name[:8]}{index}", state_dir=E2E_ROOT / name, index=index, ca_bundle=None
     )
     machine = Guest(spec)
     machine.destroy()
