@@ -9,6 +9,7 @@ from hubctl.commands.backup import backup, restore
 from hubctl.commands.config import config
 from hubctl.commands.course import course, grades
 from hubctl.commands.install import install
+from hubctl.commands.logs import logs
 from hubctl.commands.sandbox import sandbox
 from hubctl.commands.status import status
 from hubctl.commands.users import users
@@ -43,6 +44,7 @@ hubctl.add_command(users)
 hubctl.add_command(course)
 hubctl.add_command(grades)
 hubctl.add_command(status)
+hubctl.add_command(logs)
 hubctl.add_command(backup)
 hubctl.add_command(restore)
 

@@ -134,7 +134,11 @@ def test_each_course_gets_a_formgrader_service_run_by_its_grader_account():
         "name": "cs101",
         "display": False,
         "url": "http://127.0.0.1:10100",
-        "command": ["/opt/hubctl/user/bin/jupyterhub-singleuser"],
+        "command": [
+            "/usr/bin/systemd-cat",
+            "--identifier=formgrader-cs101",
+            "/opt/hubctl/user/bin/jupyterhub-singleuser",
+        ],
         "user": "grader-cs101",
         "cwd": "/srv/nbgrader/courses/cs101",
         "environment": {

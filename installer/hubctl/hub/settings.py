@@ -5,6 +5,7 @@ from pathlib import Path
 from hubctl import layout
 from hubctl.config import HubConfig, parse_config
 from hubctl.config.schema import USER_NAME_RE
+from hubctl.hub.logs import formgrader_identifier
 
 HUB_PYTHON = f"{layout.HUB_VENV}/bin/python3"
 # How often the hub checks the proxy's routes and restores missing ones (docs/reliability.md).
@@ -137,7 +138,13 @@ def _apply_courses(c, config: HubConfig) -> None:
                 "name": course.id,
                 "display": False,
                 "url": f"http://127.0.0.1:{port}",
-                "command": [f"{layout.USER_VENV}/bin/jupyterhub-singleuser"],
+                # systemd-cat execs the server (same PID for the hub) with its output in
+                # the journal under its own name: `hubctl logs COURSE` finds its lines.
+                "command": [
+                    "/usr/bin/systemd-cat",
+                    f"--identifier={formgrader_identifier(course.id)}",
+                    f"{layout.USER_VENV}/bin/jupyterhub-singleuser",
+                ],
                 "user": layout.grader_account(course.id),
                 "cwd": layout.course_dir(course.id),
                 "environment": {
