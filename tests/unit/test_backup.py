@@ -46,6 +46,7 @@ def hub_root(tmp_path):
     database(root / "srv/nbgrader/courses/cs101/gradebook.db", "CREATE TABLE grades (x)", "1.0")
     write(root / "srv/nbgrader/exchange/cs101/inbound/root+ps1+t/ps1.ipynb", "{}")
     write(root / "root/notes.txt", "my work\n")
+    write(root / "root/.local/share/jupyter/runtime/jpserver-4242.json", "{}")
     return root
 
 
@@ -67,6 +68,7 @@ def test_a_backup_holds_config_secrets_checked_databases_courses_and_homes(hub_r
         assert kept in names
     # the live databases are only in the archive as their checked copies
     assert "var/lib/hubctl/jupyterhub.sqlite" not in names
+    assert "root/.local/share/jupyter/runtime/jpserver-4242.json" not in names  # not data
     assert "srv/nbgrader/courses/cs101/gradebook.db" not in names
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -31,6 +31,8 @@ SNAPSHOTS = "hubctl-backup/sqlite"  # + the database's own path: the checked cop
 KINDS = ("manual", "nightly", "pre-upgrade")
 ARCHIVE_SUFFIX = ".tar.gz"
 LIVE_DATABASES = (f"{layout.STATE_DIR}/*.sqlite*", f"{layout.COURSES_DIR}/*/gradebook.db*")
+# Jupyter servers' connection files: they name processes of this boot, not anyone's work.
+EPHEMERAL = ("*/.local/share/jupyter/runtime",)
 # tar exit status 1: a file changed while it was read (students work on): still a backup.
 TAR_SOME_FILES_CHANGED = 1
 
@@ -118,16 +120,16 @@ def take_backup(folder: Path, kind: str = "manual", root: Path = Path("/")) -> d
     partial = archive.with_name(archive.name + ".part")
     with tempfile.TemporaryDirectory(prefix=".staging-", dir=folder) as staging:
         staging = Path(staging)
-        databases = [
-            database,
-            *sorted((root / layout.COURSES_DIR.lstrip("/")).glob("*/gradebook.db")),
-        ]
+        courses_dir = root / layout.COURSES_DIR.lstrip("/")
+        databases = [database, *sorted(courses_dir.glob("*/gradebook.db"))]
         checked = {}
         for path in databases:
             relative = path.relative_to(root)
             checked[relative.as_posix()] = snapshot_sqlite(path, staging / SNAPSHOTS / relative)
         users = user_records(hub_users(database), root)
-        courses = sorted(path.parent.name for path in databases[1:])
+        courses = (
+            sorted(path.name for path in courses_dir.iterdir()) if courses_dir.is_dir() else []
+        )
         manifest = {
             "hubctl": __version__,
             "kind": kind,
@@ -161,7 +163,7 @@ def _run_tar(partial: Path, staging: Path, staged: list[str], root: Path, trees:
     journals. ACLs travel too: submissions and feedback rely on them."""
     argv = ["tar", "--create", "--gzip", "--acls", "--file", str(partial)]
     argv += ["--warning=no-file-changed", "--warning=no-file-removed", "--anchored"]
-    argv += [f"--exclude={pattern.lstrip('/')}" for pattern in LIVE_DATABASES]
+    argv += [f"--exclude={pattern.lstrip('/')}" for pattern in (*LIVE_DATABASES, *EPHEMERAL)]
     argv += ["-C", str(staging), *staged, "-C", str(root), *trees]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode not in (0, TAR_SOME_FILES_CHANGED):

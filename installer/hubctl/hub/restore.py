@@ -55,7 +55,11 @@ def extract_command(archive: Path, root: Path = Path("/")) -> list[str]:
 
 
 def stop_hub() -> None:
-    run(["systemctl", "stop", layout.HUB_UNIT, "jupyter-*-singleuser.service"])
+    """Stop the hub and every student server; on a fresh VM the hub has no unit yet."""
+    subprocess.run(["systemctl", "stop", layout.HUB_UNIT, "jupyter-*-singleuser.service"],
+                   capture_output=True, check=False)  # fmt: skip
+    if subprocess.run(["systemctl", "is-active", "--quiet", layout.HUB_UNIT]).returncode == 0:
+        raise RestoreError(f"{layout.HUB_UNIT} did not stop: see `hubctl logs hub`")
 
 
 def make_users(users: list[dict]) -> list[str]:
