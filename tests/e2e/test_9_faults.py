@@ -186,7 +186,8 @@ def test_a_killed_hub_comes_back_keeping_every_server_and_session(guest, hub_url
 
 
 def test_the_hub_s_services_come_back_with_it(guest, hub_url, students):
-    # The formgraders and the culler run in the hub's cgroup: they died with it.
+    # The hub starts its services again. On a VM systemd stops the old ones with the hub; in
+    # these guests it cannot, and the old formgraders answer (docs/reliability.md).
     back = wait_until(lambda: formgraders_answer(hub_url), RECOVERY_TIMEOUT, "the formgraders")
     record("hub kill -9: formgraders answering (after the hub)", back)
     assert hub_services(guest) == dict.fromkeys(["idle-culler", *COURSES], True)
