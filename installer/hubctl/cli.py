@@ -12,6 +12,7 @@ from hubctl.commands.install import install
 from hubctl.commands.logs import logs
 from hubctl.commands.sandbox import sandbox
 from hubctl.commands.status import status
+from hubctl.commands.uninstall import uninstall
 from hubctl.commands.users import users
 from hubctl.errors import HubctlError
 
@@ -45,6 +46,7 @@ hubctl.add_command(course)
 hubctl.add_command(grades)
 hubctl.add_command(status)
 hubctl.add_command(logs)
+hubctl.add_command(uninstall)
 hubctl.add_command(backup)
 hubctl.add_command(restore)
 

@@ -9,6 +9,8 @@ PROXY_TOKEN_ENV_FILE = f"{SECRETS_DIR}/proxy-auth-token.env"
 ADMIN_TOKEN_FILE = f"{SECRETS_DIR}/hubctl-api-token"
 STATE_DIR = "/var/lib/hubctl"
 DATABASE_FILE = f"{STATE_DIR}/jupyterhub.sqlite"
+# Packages the install added (not the VM's own): what `hubctl uninstall` purges.
+ADDED_PACKAGES_FILE = f"{STATE_DIR}/apt-packages-added"
 BACKUP_DIR = "/var/backups/hubctl"
 BACKUP_UNIT = "hubctl-backup.service"  # nightly backups, started by hubctl-backup.timer
 BACKUP_TIMER = "hubctl-backup.timer"

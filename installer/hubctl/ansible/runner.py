@@ -146,9 +146,11 @@ def run_playbook(
     options: list[str] | None = None,
     ask_become_pass: bool = False,
     progress: Progress | None = None,
+    rerun: str = "install",
 ) -> PlaybookRun:
     """Run one of hubctl's playbooks on `target`, its events driving `progress`; the whole
-    output goes to a log named after `verb`. Raises HubctlError with the cause and the log."""
+    output goes to a log named after `verb`. Raises HubctlError with the cause and the log;
+    after Ctrl-C, it says to run `hubctl RERUN` again."""
     progress = progress or Progress()
     log_path = logs_dir() / f"{verb.replace(' ', '-')}-{datetime.now():%Y%m%d-%H%M%S}.log"
     started = time.monotonic()
@@ -189,7 +191,7 @@ def run_playbook(
             except KeyboardInterrupt:
                 progress.close()
                 raise HubctlError(
-                    "interrupted: the VM may be half-installed; run `hubctl install` again to"
+                    f"interrupted: the VM may be half-{rerun}ed; run `hubctl {rerun}` again to"
                     f" finish (it redoes nothing that is done)\nfull log: {log_path}"
                 ) from None
     progress.close()
