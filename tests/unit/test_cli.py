@@ -130,6 +130,7 @@ def test_user_commands_on_this_machine_need_root(runner, monkeypatch):
         "Error: listing users on this machine needs root: use sudo, or --host for a hub over SSH\n"
     )
 
+
 def test_backup_never_replaces_a_file_and_wants_a_tar_gz(runner, tmp_path):
     (tmp_path / "old.tar.gz").write_text("last week's backup")
     result = runner.invoke(hubctl, ["backup", "-o", "old.tar.gz", "--host", "192.0.2.10"])
