@@ -15,6 +15,7 @@ from hubctl.hub.backup import (
     BackupError,
     archive_name,
     archives,
+    main,
     take_backup,
     to_prune,
 )
@@ -114,11 +115,16 @@ def test_no_hub_database_is_a_clear_error_and_leaves_nothing(tmp_path):
     assert not (tmp_path / "backups").exists()
 
 
-def test_a_corrupt_database_stops_the_backup(hub_root, tmp_path):
+def test_a_corrupt_database_stops_the_backup(hub_root, tmp_path, capsys):
     (hub_root / "var/lib/hubctl/jupyterhub.sqlite").write_bytes(b"not a database" * 100)
     with pytest.raises(sqlite3.DatabaseError):
         take_backup(tmp_path / "backups", root=hub_root)
     assert not list((tmp_path / "backups").iterdir())
+    assert main(["--folder", str(tmp_path / "backups")]) == 1  # the real database: absent here
+    assert capsys.readouterr().out == (
+        '{"error": "no backup made: no hub database at /var/lib/hubctl/jupyterhub.sqlite:'
+        ' is the hub installed?"}\n'
+    )
 
 
 def test_retention_keeps_the_newest_of_one_kind(tmp_path):

@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = take_backup(args.folder, args.kind)
-    except BackupError as error:
-        print(json.dumps({"error": str(error)}))
+    except (BackupError, OSError, sqlite3.Error) as error:
+        print(json.dumps({"error": f"no backup made: {error}"}))
         return 1
     if args.keep:
         result["pruned"] = [str(path) for path in to_prune(args.folder, args.kind, args.keep)]

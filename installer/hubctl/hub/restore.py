@@ -114,7 +114,7 @@ def restore(archive: Path) -> dict:
 def main() -> int:
     try:
         answer = restore(Path(sys.argv[1]))
-    except (RestoreError, RuntimeError) as error:
+    except (RestoreError, RuntimeError, OSError, sqlite3.Error) as error:
         print(json.dumps({"error": str(error)}))
         return 1
     print(json.dumps(answer))
