@@ -47,8 +47,7 @@ def archive_name(kind: str, when: time.struct_time) -> str:
 
 def archives(folder: Path, kind: str | None = None) -> list[Path]:
     """The backups in `folder` (of one kind), oldest first: the names sort by time."""
-    pattern = f"hubctl-backup-*-{kind or '*'}{ARCHIVE_SUFFIX}"
-    return sorted(folder.glob(pattern), key=lambda path: path.name[len("hubctl-backup-") :])
+    return sorted(folder.glob(f"hubctl-backup-*-{kind or '*'}{ARCHIVE_SUFFIX}"))
 
 
 def to_prune(folder: Path, kind: str, keep: int) -> list[Path]:

@@ -28,17 +28,16 @@ KEPT_FROM_INSTALL = (layout.CONFIG_FILE, layout.JUPYTERHUB_CONFIG_FILE)
 
 
 class RestoreError(Exception):
-    """The archive cannot be restored; nothing was changed."""
+    """The archive is not a hubctl backup, or could not be put back."""
 
 
 def read_manifest(archive: Path) -> dict:
     """The archive's manifest (its first member), or RestoreError saying what it is not."""
     try:
         with tarfile.open(archive, "r:gz") as packed:
-            for member in packed:
-                if member.name == MANIFEST:
-                    return json.load(packed.extractfile(member))
-                break
+            first = packed.next()
+            if first is not None and first.name == MANIFEST:
+                return json.load(packed.extractfile(first))
     except (OSError, tarfile.TarError, json.JSONDecodeError) as error:
         raise RestoreError(f"{archive} is not a readable hubctl backup: {error}") from error
     raise RestoreError(f"{archive} is not a hubctl backup (it has no {MANIFEST} first)")
