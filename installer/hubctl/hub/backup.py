@@ -161,7 +161,10 @@ def _run_tar(partial: Path, staging: Path, staged: list[str], root: Path, trees:
     area lands on the VM) first, then the live trees without the live databases or their
     journals. ACLs travel too: submissions and feedback rely on them."""
     argv = ["tar", "--create", "--gzip", "--acls", "--file", str(partial)]
-    argv += ["--warning=no-file-changed", "--warning=no-file-removed", "--anchored"]
+    # students work on: a file may change, or vanish between tar listing a folder and
+    # reading it (a server's temporary files); neither may fail the backup
+    argv += ["--warning=no-file-changed", "--warning=no-file-removed", "--ignore-failed-read"]
+    argv += ["--anchored"]
     argv += [f"--exclude={pattern.lstrip('/')}" for pattern in (*LIVE_DATABASES, *EPHEMERAL)]
     argv += ["-C", str(staging), *staged, "-C", str(root), *trees]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
