@@ -158,3 +158,8 @@ def test_read_manifest_refuses_what_is_not_a_hubctl_backup(tmp_path, hub_root):
         {"name": "zed", "linux": False, "home": None, "groups": []},
     ]
     assert json.loads(json.dumps(manifest))["courses"] == ["cs101"]
+
+
+def test_backups_within_one_second_never_replace_each_other(hub_root, tmp_path):
+    names = {take_backup(tmp_path / "backups", root=hub_root)["archive"] for _ in range(3)}
+    assert len(names) == 3 and len(archives(tmp_path / "backups")) == 3

@@ -116,6 +116,9 @@ def take_backup(folder: Path, kind: str = "manual", root: Path = Path("/")) -> d
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     archive = folder / archive_name(kind, time.gmtime())
+    while archive.exists():  # names have one-second steps: never replace an archive
+        time.sleep(0.2)
+        archive = folder / archive_name(kind, time.gmtime())
     partial = archive.with_name(archive.name + ".part")
     with tempfile.TemporaryDirectory(prefix=".staging-", dir=folder) as staging:
         staging = Path(staging)
