@@ -67,6 +67,12 @@ def test_spawner_limits_and_isolation():
     assert c.Spawner.environment["https_proxy"] == "http://10.0.0.1:3128"
 
 
+def test_instructors_are_not_root_unless_hub_yaml_says_so():
+    assert configured().HubctlSpawner.sudo_users == set()
+    root_bob = HUB_YAML.replace("[alice, bob]", "[alice, {name: bob, sudo: true}]")
+    assert configured(root_bob).HubctlSpawner.sudo_users == {"bob"}
+
+
 def test_idle_culler_service_with_least_scopes():
     c = configured()
     assert c.JupyterHub.services == [
