@@ -23,7 +23,7 @@ CHROMIUM_ARGS = [
     "--no-proxy-server",  # the hub is on the guest's private network: never via a proxy
 ]
 PAGE_TIMEOUT_MS = 30_000
-SPAWN_TIMEOUT_MS = 180_000  # the first spawn of a server takes 10-30 s on a test guest
+SPAWN_TIMEOUT_MS = 300_000  # a first spawn takes 10-30 s on a test guest, minutes at load 10
 KERNEL_TIMEOUT_MS = 120_000  # a new kernel, then the cell's output
 ANNOUNCEMENTS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 CURRENT_TAB_LABEL = "#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel"
@@ -133,9 +133,9 @@ def new_launcher(page: Page) -> Locator:
     return launcher
 
 
-def run_cell(page: Page, code: str) -> str:
-    """Create a Python 3 notebook from the launcher, put `code` in its first cell, run it
-    with Shift+Enter, and return the text of the cell's outputs once it has run."""
+def start_cell(page: Page, code: str) -> Locator:
+    """Create a Python 3 notebook from the launcher, put `code` in its first cell and run it
+    with Shift+Enter; the cell, without waiting for it to finish."""
     launcher = new_launcher(page)
     launcher.locator('.jp-LauncherCard[data-category="Notebook"]').filter(
         has_text="Python 3"
@@ -155,6 +155,13 @@ def run_cell(page: Page, code: str) -> str:
     # insert_text, not typing: no auto-closed brackets or auto-indent in the editor
     page.keyboard.insert_text(code)
     page.keyboard.press("Shift+Enter")
+    return cell
+
+
+def run_cell(page: Page, code: str) -> str:
+    """Run `code` in a new notebook (start_cell) and return the text of the cell's outputs
+    once it has run."""
+    cell = start_cell(page, code)
     # "[ ]:" before, "[*]:" while running, "[1]:" once done
     cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(
         timeout=KERNEL_TIMEOUT_MS

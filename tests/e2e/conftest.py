@@ -75,6 +75,7 @@ def hubctl(*args: str, check: bool = True, env: dict | None = None) -> subproces
 
 
 TA_PASSWORD = "correct-horse-battery-staple"
+LOCKOUT_AFTER, LOCKOUT_SECONDS = 3, 60  # short, so a test sees a lockout end
 
 
 # Course A: its students come from a roster (tests/e2e/test_6_grading.py imports it);
@@ -87,12 +88,17 @@ COURSES = [
 
 
 def write_config(guest: Guest, path: Path, **overrides) -> Path:
-    """The e2e hub.yaml: one instructor with a generated password, one from a file, and
-    two courses."""
+    """The e2e hub.yaml: one instructor with a generated password, one from a file who is
+    root (sudo), and two courses."""
     (path.parent / "ta-password").write_text(TA_PASSWORD + "\n")
-    instructors = ["teacher", {"name": "ta", "password_file": "ta-password"}]
+    instructors = ["teacher", {"name": "ta", "password_file": "ta-password", "sudo": True}]
     data = {
-        "users": {"instructors": instructors, "minimum_password_length": 8},
+        "users": {
+            "instructors": instructors,
+            "minimum_password_length": 8,
+            "allowed_failed_logins": LOCKOUT_AFTER,
+            "lockout": f"{LOCKOUT_SECONDS}s",
+        },
         "limits": {"memory": "512M", "cpu": 1.0, "idle_timeout": "1h"},
         "network": {"http_proxy": guest.spec.proxy_url, "ca_bundle": str(HOST_CA_BUNDLE)},
         "courses": COURSES,
@@ -150,6 +156,17 @@ def host(guest, installed, tmp_path_factory):
         f"  IdentityFile {guest.spec.ssh_key}\n{options}\n"
     )
     return testinfra.get_host("ssh://hub", ssh_config=str(ssh_config))
+
+
+@pytest.fixture(scope="session")
+def cli(guest, installed):
+    """`hubctl ARGS --host` the shared guest, over SSH as a user would."""
+    host_args = ["--host", f"root@{guest.spec.address}", "--ssh-key", str(guest.spec.ssh_key)]
+
+    def run(*args: str, check: bool = True):
+        return hubctl(*args, *host_args, check=check, env=ssh_options_env(guest))
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -3,22 +3,10 @@ over SSH, checked by logging in over HTTP: each takes effect at once, without a 
 
 import json
 
-import pytest
-from conftest import hubctl, ssh_options_env
 from hubhttp import XSRF_RE, HubSession
 
 NEWCOMER, GRADER, LEAVER = "evan", "dana", "frank"
 PASSWORD = "lilac-otter-88-river"
-
-
-@pytest.fixture(scope="module")
-def cli(guest, installed):
-    host_args = ["--host", f"root@{guest.spec.address}", "--ssh-key", str(guest.spec.ssh_key)]
-
-    def run(*args: str, check: bool = True):
-        return hubctl(*args, *host_args, check=check, env=ssh_options_env(guest))
-
-    return run
 
 
 def logs_in(hub_url: str, name: str, password: str) -> bool:

@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import hubctl, run_install, ssh_options_env, write_config
+from conftest import run_install, write_config
 from hubhttp import HubSession
 
 HUB = "jupyterhub.service"
@@ -128,16 +128,6 @@ def open_server(session: HubSession, name: str) -> float:
 
 def hub_services(guest) -> dict[str, bool]:
     return json.loads(guest.run(["python3", "-c", SERVICES_PY]).stdout)
-
-
-@pytest.fixture(scope="module")
-def cli(guest, installed):
-    host_args = ["--host", f"root@{guest.spec.address}", "--ssh-key", str(guest.spec.ssh_key)]
-
-    def run(*args: str):
-        return hubctl(*args, *host_args, env=ssh_options_env(guest))
-
-    return run
 
 
 @pytest.fixture(scope="module")
