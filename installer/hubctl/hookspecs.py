@@ -87,4 +87,6 @@ def hubctl_new_user(settings: BaseModel | None, name: str, home: str) -> None:
     Where: the VM, as root, in the hub's venv. When: right after hubctl creates the Linux
     user `name` (home folder `home`, 0700), before that user's first server starts.
     Returns nothing; an exception stops that server's start and is logged by the hub.
+    Not called yet: the call and the plugins' code in the hub's venv come with the
+    built-ins that need it (datasets).
     """

@@ -72,7 +72,7 @@ def load(manager: pluggy.PluginManager, point: EntryPoint) -> ModuleType:
     except pluggy.PluginValidationError as error:
         manager.unregister(name=point.name)
         raise PluginError(
-            f"plugin '{point.name}' does not fit hubctl's hooks: {_first_line(error)}: {fix}"
+            f"plugin '{point.name}' does not fit hubctl's hooks: {_one_line(error)}: {fix}"
         ) from None
     return plugin
 
@@ -257,5 +257,5 @@ def _distribution(point: EntryPoint) -> str:
     return f"{dist.name} {dist.version}" if dist else point.value
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
+def _one_line(error: Exception) -> str:
+    return "; ".join(line.strip() for line in str(error).strip().splitlines())
