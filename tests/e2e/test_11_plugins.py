@@ -31,7 +31,10 @@ def installed(machine, tmp_path_factory):
         machine, tmp_path_factory.mktemp("plugins") / "hub.yaml", plugins={"packages": packages}
     )
     started = time.monotonic()
-    result = run_install(machine, config)
+    result = run_install(machine, config, check=False)
+    if result.returncode:  # the guest goes with the module: show why the hub did not come up
+        journal = machine.run(["journalctl", "-u", "jupyterhub", "-n", "80", "--no-pager"])
+        pytest.fail(f"install failed:\n{result.stderr}\nhub journal:\n{journal.stdout}")
     print(f"FIGURE first install with the packages plugin: {time.monotonic() - started:.0f} s")
     return config, passwords_in(result.stdout)
 
