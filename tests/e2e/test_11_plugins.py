@@ -66,7 +66,7 @@ def test_the_apt_package_is_installed_and_recorded_for_uninstall(machine, instal
     assert APT_PACKAGE in recorded
 
 
-def test_a_students_kernel_imports_the_package(machine, installed):
+def test_a_students_kernel_imports_the_package(machine, installed, tmp_path):
     _, passwords = installed
     base_url = f"http://{machine.spec.address}"
     with sync_playwright() as playwright:
@@ -74,10 +74,16 @@ def test_a_students_kernel_imports_the_package(machine, installed):
         try:
             _, page = new_person(browser)
             log_in(page, base_url, STUDENT, passwords[STUDENT])
-            open_lab(page, base_url, STUDENT)
-            code = f"import getpass, sys, {PIP_PACKAGE}\n"
-            code += f"print({PIP_PACKAGE}.__version__, sys.prefix, getpass.getuser())"
-            output = run_cell(page, code)
+            try:
+                open_lab(page, base_url, STUDENT)
+                code = f"import getpass, sys, {PIP_PACKAGE}\n"
+                code += f"print({PIP_PACKAGE}.__version__, sys.prefix, getpass.getuser())"
+                output = run_cell(page, code)
+            except Exception:  # the guest goes with the module: keep what the student saw
+                shot = tmp_path / "student.png"
+                page.screenshot(path=str(shot))
+                print(f"student's page at {page.url}, screenshot {shot}")
+                raise
         finally:
             browser.close()
     assert output == f"{PIP_VERSION} /opt/hubctl/user {STUDENT}"
