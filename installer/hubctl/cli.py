@@ -10,6 +10,7 @@ from hubctl.commands.config import config
 from hubctl.commands.course import course, grades
 from hubctl.commands.install import install
 from hubctl.commands.logs import logs
+from hubctl.commands.plugins import plugins
 from hubctl.commands.sandbox import sandbox
 from hubctl.commands.status import status
 from hubctl.commands.uninstall import uninstall
@@ -49,6 +50,7 @@ hubctl.add_command(logs)
 hubctl.add_command(uninstall)
 hubctl.add_command(backup)
 hubctl.add_command(restore)
+hubctl.add_command(plugins)
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ SECRETS_DIR = f"{ETC}/secrets"
 COOKIE_SECRET_FILE = f"{SECRETS_DIR}/jupyterhub_cookie_secret"
 PROXY_TOKEN_ENV_FILE = f"{SECRETS_DIR}/proxy-auth-token.env"
 ADMIN_TOKEN_FILE = f"{SECRETS_DIR}/hubctl-api-token"
+# What the enabled plugins add to JupyterHub's config (hubctl_hub_config), as JSON.
+PLUGIN_HUB_CONFIG_FILE = f"{ETC}/plugins-hub-config.json"
 STATE_DIR = "/var/lib/hubctl"
 DATABASE_FILE = f"{STATE_DIR}/jupyterhub.sqlite"
 # Packages the install added (not the VM's own): what `hubctl uninstall` purges.

@@ -40,7 +40,7 @@ def guest():
 @contextmanager
 def fresh_guest(name: str, slot: int):
     """A newly booted guest, destroyed afterwards. Slots: 1 e2ehub, 2 e2efresh, 3 e2erestore,
-    4 e2eupgrade, 5 e2euninst."""
+    4 e2eupgrade, 5 e2euninst, 8 e2eplugin."""
     index = E2E_INDEX_BASE + slot
     # The machine name is also the host's interface (ve-NAME), which stopping a guest
     # deletes: with the index in it, runs side by side never take down each other's network.

@@ -20,6 +20,7 @@ from hubctl.ansible.progress import Progress
 from hubctl.ansible.target import Target
 from hubctl.config import HubConfig
 from hubctl.errors import HubctlError
+from hubctl.plugins import EnabledPlugins
 
 
 @dataclass
@@ -58,6 +59,7 @@ def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = 
     ]
     bundle = config.network.ca_bundle
     return {
+        **EnabledPlugins(config).install_vars(user_lock()),
         "hubctl_config": vm_document(config),
         "hubctl_proxy_env": config.proxy_environment,
         "hubctl_ca_bundle": bundle.read_text() if bundle else "",
@@ -67,6 +69,13 @@ def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = 
         "hubctl_instructors": instructors,
         "hubctl_course_people": course_people(config),
     }
+
+
+def user_lock() -> list[str]:
+    """The students' venv's pinned set, as the install puts it there."""
+    lock = playbooks_dir() / "roles" / "python_envs" / "files" / "user-requirements.txt"
+    lines = lock.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def course_people(config: HubConfig) -> list[str]:

@@ -2,13 +2,17 @@
 
 import difflib
 from pathlib import Path
+from typing import get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core.core_schema import ErrorType
 
 from hubctl.config.roster import read_roster
 from hubctl.config.schema import HubConfig, cross_check
 from hubctl.errors import HubctlError
+
+PYDANTIC_ERROR_TYPES = frozenset(get_args(ErrorType))
 
 
 class ConfigError(HubctlError):
@@ -30,7 +34,16 @@ def load_config(path: Path, check_files: bool = True) -> HubConfig:
     if check_files:
         _check_files(config, str(path))
         config = _merge_rosters(config, str(path))
+    _check_plugins(config, str(path))
     return config
+
+
+def _check_plugins(config: HubConfig, source: str) -> None:
+    """Each enabled plugin is installed, loads and accepts its settings. Only here, on the
+    instructor's machine: the VM reads hub.yaml without the plugins (parse_config)."""
+    from hubctl.plugins import EnabledPlugins
+
+    EnabledPlugins(config, source)
 
 
 def parse_config(text: str, source: str = "hub.yaml") -> HubConfig:
@@ -49,7 +62,7 @@ def parse_config(text: str, source: str = "hub.yaml") -> HubConfig:
     try:
         config = HubConfig.model_validate(data)
     except ValidationError as error:
-        lines = [f"{source}: {_describe(err)}" for err in error.errors()]
+        lines = [f"{source}: {describe_error(err)}" for err in error.errors()]
         raise ConfigError("\n".join(lines)) from None
     _raise_problems(cross_check(config), source)
     return config
@@ -60,13 +73,15 @@ def _raise_problems(problems: list[str], source: str) -> None:
         raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
 
 
-def _describe(err: dict) -> str:
+def describe_error(err: dict, model: type[BaseModel] = HubConfig, prefix: tuple = ()) -> str:
+    """One pydantic error of `model` as "key.path: what is wrong: the fix"; `prefix` is
+    where the model sits in hub.yaml (a plugin's settings: ("plugins", NAME))."""
     loc = err["loc"]
-    path = ".".join(str(part) for part in loc) or "(top level)"
+    path = ".".join(str(part) for part in (*prefix, *loc)) or "(top level)"
     kind = err["type"]
     value = err.get("input")
     if kind == "extra_forbidden":
-        known = _known_keys(loc[:-1])
+        known = _known_keys(loc[:-1], model)
         guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"did you mean '{guess[0]}'?" if guess else "known keys: " + ", ".join(known)
         return f"{path}: unknown key: {hint}"
@@ -77,13 +92,12 @@ def _describe(err: dict) -> str:
     message = err["msg"].removeprefix("Value error, ")
     if kind == "too_short" and loc[-1] == "instructors":
         return f"{path}: list at least one instructor of the course, e.g. instructors: [alice]"
-    if kind in {"user_name", "size", "duration", "proxy_url", "course_id", "timezone"}:
+    if kind not in PYDANTIC_ERROR_TYPES:  # our own (PydanticCustomError): it names the value
         return f"{path}: {message}"
     return f"{path}: {message[0].lower()}{message[1:]} (got {value!r})"
 
 
-def _known_keys(loc: tuple) -> list[str]:
-    model: type[BaseModel] = HubConfig
+def _known_keys(loc: tuple, model: type[BaseModel]) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue

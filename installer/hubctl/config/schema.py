@@ -3,7 +3,7 @@
 import re
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -259,6 +259,11 @@ class HubConfig(Section):
     backups: BackupsSection = Field(default_factory=BackupsSection)
     courses: list[Course] = Field(
         default_factory=list, description="nbgrader courses on this hub (none by default)."
+    )
+    plugins: dict[str, dict[str, Any] | None] = Field(
+        default_factory=dict,
+        description="Course plugins to enable, each with its settings (`hubctl plugins list`"
+        " shows those installed; plugins/README.md describes them).",
     )
 
     def course(self, course_id: str) -> Course | None:

@@ -19,6 +19,9 @@ def render_template(instructor: str = "instructor") -> str:
         if section == "courses":
             lines.append(_courses_example(field.description))
             continue
+        if section == "plugins":
+            lines.append(_plugins_example(field.description))
+            continue
         model: type[BaseModel] = field.annotation
         lines.append(f"\n{section}:")
         for key, subfield in model.model_fields.items():
@@ -41,3 +44,9 @@ def _courses_example(description: str) -> str:
         lines.append(f"#   {'- ' if index == 0 else '  '}{key}: {example[key]}")
         lines.append(f"#       ({subfield.description})")
     return "\n".join([*lines, "courses: []"])
+
+
+def _plugins_example(description: str) -> str:
+    lines = [f"\n# {description} For example:", "# plugins:", "#   packages:"]
+    lines += ["#     pip: [pandas==2.2.3]   # pinned: NAME==VERSION", "#     apt: [graphviz]"]
+    return "\n".join([*lines, "plugins: {}"])

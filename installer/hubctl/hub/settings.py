@@ -1,5 +1,6 @@
 """Apply a validated hub.yaml to JupyterHub's traitlets config (jupyterhub_config.py calls this)."""
 
+import json
 from pathlib import Path
 
 from hubctl import layout
@@ -35,12 +36,37 @@ FORMGRADE_SCOPES = ["access:services!service={course}", "list:services", "read:s
 
 
 def apply_hub_yaml(
-    c, path: str = layout.CONFIG_FILE, admin_token_file: str = layout.ADMIN_TOKEN_FILE
+    c,
+    path: str = layout.CONFIG_FILE,
+    admin_token_file: str = layout.ADMIN_TOKEN_FILE,
+    plugins_file: str = layout.PLUGIN_HUB_CONFIG_FILE,
 ) -> HubConfig:
-    """Load hub.yaml from the VM and apply it; a broken file stops the hub from starting."""
+    """Load hub.yaml from the VM and apply it, then what the plugins add
+    (hubctl_hub_config); a broken file stops the hub from starting."""
     config = parse_config(Path(path).read_text(encoding="utf-8"), path)
     apply_config(c, config, Path(admin_token_file).read_text(encoding="utf-8").strip())
+    if Path(plugins_file).exists():  # an install by an older hubctl has none
+        merge_hub_config(c, json.loads(Path(plugins_file).read_text(encoding="utf-8")))
     return config
+
+
+def merge_hub_config(base, fragment: dict):
+    """Add `fragment` ({Class: {trait: value}}) to `base` (a traitlets Config or a dict):
+    a dict updates the dict already set, a list extends the list already set, anything
+    else replaces what is set."""
+    for section, traits in fragment.items():
+        if section not in base:
+            base[section] = {} if isinstance(base, dict) else type(base)()
+        target = base[section]
+        for trait, value in traits.items():
+            current = target.get(trait)
+            if isinstance(value, dict) and isinstance(current, dict):
+                target[trait] = {**current, **value}
+            elif isinstance(value, list) and isinstance(current, list):
+                target[trait] = [*current, *value]
+            else:
+                target[trait] = value
+    return base
 
 
 def apply_config(c, config: HubConfig, admin_token: str | None = None) -> None:
