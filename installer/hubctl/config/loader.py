@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from hubctl.config.roster import read_roster
 from hubctl.config.schema import HubConfig, cross_check
+from hubctl.config.tls_files import tls_file_problems
 from hubctl.errors import HubctlError
 
 
@@ -77,7 +78,8 @@ def _describe(err: dict) -> str:
     message = err["msg"].removeprefix("Value error, ")
     if kind == "too_short" and loc[-1] == "instructors":
         return f"{path}: list at least one instructor of the course, e.g. instructors: [alice]"
-    if kind in {"user_name", "size", "duration", "proxy_url", "course_id", "timezone"}:
+    if kind in {"user_name", "size", "duration", "proxy_url", "course_id", "timezone", "domain",
+                "email", "acme_url"}:  # fmt: skip
         return f"{path}: {message}"
     return f"{path}: {message[0].lower()}{message[1:]} (got {value!r})"
 
@@ -101,6 +103,11 @@ def _resolve_paths(config: HubConfig, base: Path) -> HubConfig:
         return None if path is None else (base / path.expanduser()).resolve()
 
     network = config.network.model_copy(update={"ca_bundle": absolute(config.network.ca_bundle)})
+    https = config.https.model_copy(
+        update={
+            key: absolute(getattr(config.https, key)) for key in ("cert", "key", "acme_ca_root")
+        }
+    )
     instructors = [
         person.model_copy(update={"password_file": absolute(person.password_file)})
         for person in config.users.instructors
@@ -109,7 +116,9 @@ def _resolve_paths(config: HubConfig, base: Path) -> HubConfig:
     courses = [
         course.model_copy(update={"roster": absolute(course.roster)}) for course in config.courses
     ]
-    return config.model_copy(update={"network": network, "users": users, "courses": courses})
+    return config.model_copy(
+        update={"network": network, "https": https, "users": users, "courses": courses}
+    )
 
 
 def _merge_rosters(config: HubConfig, source: str) -> HubConfig:
@@ -126,7 +135,7 @@ def _merge_rosters(config: HubConfig, source: str) -> HubConfig:
 
 
 def _check_files(config: HubConfig, source: str) -> None:
-    problems = []
+    problems = tls_file_problems(config.https)
     bundle = config.network.ca_bundle
     if bundle is not None:
         if not bundle.is_file():
