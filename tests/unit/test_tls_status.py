@@ -3,8 +3,10 @@
 from datetime import UTC, datetime
 
 import click
+from test_health import healthy
 
 from hubctl.commands.status import render
+from hubctl.hub.health import judge as judge_all
 from hubctl.hub.tls import describe, judge
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -73,10 +75,6 @@ def test_no_certificate_served_names_what_the_acme_ca_needs():
 
 
 def test_status_prints_the_https_line():
-    from test_health import healthy
-
     facts = healthy(tls=tls())
-    from hubctl.hub.health import judge as judge_all
-
     lines = click.unstyle(render(facts, judge_all(facts, NOW))).splitlines()
     assert lines[2].startswith("HTTPS     letsencrypt hub.example.edu, caddy.service active;")
