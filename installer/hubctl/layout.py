@@ -36,6 +36,15 @@ HUB_UNIT = "jupyterhub.service"
 PROXY_UNIT = "configurable-http-proxy.service"
 HUB_API_PORT = 8081
 PROXY_API_PORT = 8001
+# With HTTPS on, Caddy (Debian's package and unit) answers on 80 and 443 and the proxy
+# moves to this loopback port behind it.
+PROXY_INTERNAL_PORT = 8000
+TLS_UNIT = "caddy.service"
+CADDYFILE = "/etc/caddy/Caddyfile"
+TLS_FILES_DIR = "/etc/caddy/hubctl"  # manual cert and key, a private ACME server's root
+TLS_CERT_FILE = f"{TLS_FILES_DIR}/cert.pem"
+TLS_KEY_FILE = f"{TLS_FILES_DIR}/key.pem"
+ACME_CA_ROOT_FILE = f"{TLS_FILES_DIR}/acme-ca-root.pem"
 FIRST_USER_UID = 1000
 
 

@@ -19,6 +19,16 @@ def test_minimal_file_gets_every_default():
     config = parse_config(MINIMAL)
     assert config.model_dump(mode="json") == {
         "hub": {"port": 80},
+        "https": {
+            "mode": "off",
+            "domain": None,
+            "email": None,
+            "acme_directory": "https://acme-v02.api.letsencrypt.org/directory",
+            "acme_ca_root": None,
+            "cert": None,
+            "key": None,
+            "hsts": True,
+        },
         "users": {
             "signup": "approval",
             "instructors": [{"name": "alice", "password_file": None, "sudo": False}],
@@ -74,7 +84,8 @@ def test_minimal_file_gets_every_default():
         ),
         (
             MINIMAL + "theme: dark",
-            "hub.yaml: theme: unknown key: known keys: hub, users, limits, network, backups, courses, plugins",
+            "hub.yaml: theme: unknown key: known keys: hub, https, users, limits, network, backups,"
+            " courses, plugins",
         ),
         (
             "users: {instructors: [Alice]}",

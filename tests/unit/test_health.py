@@ -103,6 +103,7 @@ def test_render_puts_problems_first_and_names_who_waits():
         "✗ the hub service cs101 is not running",
         "  fix: restart the hub: `systemctl restart jupyterhub.service` on the VM",
         "Units     jupyterhub.service active, configurable-http-proxy.service active",
+        "HTTPS     off (plain HTTP): set https.domain in hub.yaml",
         "Services  idle-culler running, cs101 stopped",
         "Versions  hubctl 0.1.0, jupyterhub 5.5.4, nbgrader 0.9.6",
         "Users     8 approved, 1 waiting for approval (zoe: `hubctl users approve NAME`);"

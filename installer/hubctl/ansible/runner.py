@@ -68,6 +68,7 @@ def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = 
         "hubctl_restore_archive": str(restore_archive.resolve()) if restore_archive else "",
         "hubctl_instructors": instructors,
         "hubctl_course_people": course_people(config),
+        "hubctl_tls_files": tls_files(config),
     }
 
 
@@ -76,6 +77,19 @@ def user_lock() -> list[str]:
     lock = playbooks_dir() / "roles" / "python_envs" / "files" / "user-requirements.txt"
     lines = lock.read_text(encoding="utf-8").splitlines()
     return [line for line in lines if line and not line.startswith("#")]
+
+
+TLS_FILE_PLACES = {
+    "cert": layout.TLS_CERT_FILE,
+    "key": layout.TLS_KEY_FILE,
+    "acme_ca_root": layout.ACME_CA_ROOT_FILE,
+}
+
+
+def tls_files(config: HubConfig) -> dict[str, str]:
+    """The PEM text of https.cert, .key and .acme_ca_root; "" for each not given."""
+    paths = {key: getattr(config.https, key) for key in TLS_FILE_PLACES}
+    return {key: path.read_text() if path else "" for key, path in paths.items()}
 
 
 def course_people(config: HubConfig) -> list[str]:
@@ -91,6 +105,9 @@ def vm_document(config: HubConfig) -> dict:
     data = config.model_dump(mode="json")
     if data["network"]["ca_bundle"]:
         data["network"]["ca_bundle"] = layout.SITE_CA_FILE
+    for key, place in TLS_FILE_PLACES.items():
+        if data["https"][key]:
+            data["https"][key] = place
     for person in data["users"]["instructors"]:
         person["password_file"] = None
     for course in data["courses"]:

@@ -38,6 +38,8 @@ def install(
 
 
 def hub_url(config: HubConfig, address: str) -> str:
+    if config.https.enabled:
+        return f"https://{config.https.domain or address}/"
     port = "" if config.hub.port == 80 else f":{config.hub.port}"
     return f"http://{address}{port}/"
 
@@ -49,6 +51,11 @@ def report(config: HubConfig, target: Target, result: RunResult, check: bool, fo
         click.echo(f"Backed up before upgrading: {result.pre_upgrade_backup['archive']} on the VM")
     if not check:
         click.echo(f"Hub: {hub_url(config, target.host or result.address)}")
+        if not config.https.enabled:
+            click.echo(
+                "Warning: the hub is plain HTTP (passwords cross the network readable): set"
+                " https.domain in hub.yaml for Let's Encrypt, or https.mode: self-signed"
+            )
     instructors = {person.name for person in config.users.instructors}
     for account in result.new_accounts:
         if account["name"] in instructors:

@@ -1,11 +1,13 @@
 """`hubctl status`: is the hub well, and if not, what to do. Problems come first."""
 
 import json
+from datetime import UTC, datetime
 
 import click
 
 from hubctl.ansible.remote import call
 from hubctl.commands.options import resolve_target, target_options
+from hubctl.hub import tls
 
 GIB = 1024**3
 
@@ -35,6 +37,7 @@ def render(facts: dict, problems: list[dict]) -> str:
         lines.append(click.style("✓ nothing wrong", fg="green"))
     units = ", ".join(f"{unit} {state['active']}" for unit, state in facts["units"].items())
     lines.append(f"Units     {units}")
+    lines.append(f"HTTPS     {tls.describe(facts.get('tls'), datetime.now(UTC))}")
     if facts["services"]:
         services = ", ".join(
             f"{name} {'running' if running else 'stopped'}"

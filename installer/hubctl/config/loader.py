@@ -10,6 +10,7 @@ from pydantic_core.core_schema import ErrorType
 
 from hubctl.config.roster import read_roster
 from hubctl.config.schema import HubConfig, cross_check
+from hubctl.config.tls_files import tls_file_problems
 from hubctl.errors import HubctlError
 
 PYDANTIC_ERROR_TYPES = frozenset(get_args(ErrorType))
@@ -115,6 +116,11 @@ def _resolve_paths(config: HubConfig, base: Path) -> HubConfig:
         return None if path is None else (base / path.expanduser()).resolve()
 
     network = config.network.model_copy(update={"ca_bundle": absolute(config.network.ca_bundle)})
+    https = config.https.model_copy(
+        update={
+            key: absolute(getattr(config.https, key)) for key in ("cert", "key", "acme_ca_root")
+        }
+    )
     instructors = [
         person.model_copy(update={"password_file": absolute(person.password_file)})
         for person in config.users.instructors
@@ -123,7 +129,9 @@ def _resolve_paths(config: HubConfig, base: Path) -> HubConfig:
     courses = [
         course.model_copy(update={"roster": absolute(course.roster)}) for course in config.courses
     ]
-    return config.model_copy(update={"network": network, "users": users, "courses": courses})
+    return config.model_copy(
+        update={"network": network, "https": https, "users": users, "courses": courses}
+    )
 
 
 def _merge_rosters(config: HubConfig, source: str) -> HubConfig:
@@ -140,7 +148,7 @@ def _merge_rosters(config: HubConfig, source: str) -> HubConfig:
 
 
 def _check_files(config: HubConfig, source: str) -> None:
-    problems = []
+    problems = tls_file_problems(config.https)
     bundle = config.network.ca_bundle
     if bundle is not None:
         if not bundle.is_file():

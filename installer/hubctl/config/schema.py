@@ -5,7 +5,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from hubctl.config.units import parse_duration, parse_size
@@ -14,6 +14,13 @@ USER_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 PROXY_URL_RE = re.compile(r"^https?://([^\s/@]+@)?[^\s/:@]+(:\d{1,5})?/?$")
 COURSE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 TIME_OF_DAY_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# A DNS name of two or more labels (a certificate's name; no IP address, no wildcard).
+DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ACME_URL_RE = re.compile(r"^https://[^\s/]+(/\S*)?$")
+LETSENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
 # Names hubctl gives its own accounts and groups (grader-COURSE, hubctl-COURSE).
 RESERVED_PREFIXES = ("grader-", "hubctl-")
 
@@ -132,6 +139,36 @@ def _check_proxy_url(value: str) -> str:
     return value
 
 
+def _check_domain(value: str) -> str:
+    value = value.strip().lower().rstrip(".")
+    if not DOMAIN_RE.match(value):
+        raise PydanticCustomError(
+            "domain",
+            "'{value}' is not a DNS name: give the name students type, e.g. hub.example.edu"
+            " (for a hub reached by IP use mode: self-signed)",
+            {"value": value},
+        )
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not EMAIL_RE.match(value):
+        raise PydanticCustomError(
+            "email", "'{value}' is not an email address, e.g. it@example.edu", {"value": value}
+        )
+    return value
+
+
+def _check_acme_url(value: str) -> str:
+    if not ACME_URL_RE.match(value):
+        raise PydanticCustomError(
+            "acme_url",
+            "'{value}' is not an ACME directory URL: use https://HOST/PATH, e.g. {default}",
+            {"value": value, "default": LETSENCRYPT_DIRECTORY},
+        )
+    return value
+
+
 def _sexagesimal_to_time(value: object) -> object:
     # YAML 1.1 reads an unquoted 23:15 as the base-60 number 1395.
     if isinstance(value, int) and 0 <= value < 24 * 60:
@@ -157,6 +194,9 @@ Duration = Annotated[str | int, AfterValidator(_check_duration)]
 ProxyUrl = Annotated[str, AfterValidator(_check_proxy_url)]
 CourseId = Annotated[str, AfterValidator(_check_course_id)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+DomainName = Annotated[str, AfterValidator(_check_domain)]
+Email = Annotated[str, AfterValidator(_check_email)]
+AcmeUrl = Annotated[str, AfterValidator(_check_acme_url)]
 TimeOfDay = Annotated[
     str, BeforeValidator(_sexagesimal_to_time), AfterValidator(_check_time_of_day)
 ]
@@ -167,7 +207,55 @@ class Section(BaseModel):
 
 
 class HubSection(Section):
-    port: int = Field(80, ge=1, le=65535, description="Port the hub answers on (HTTP).")
+    port: int = Field(
+        80, ge=1, le=65535, description="Port the hub answers on with plain HTTP (https.mode off)."
+    )
+
+
+class HttpsSection(Section):
+    mode: Literal["letsencrypt", "manual", "self-signed", "off"] = Field(
+        None,  # resolved from `domain` below
+        description="letsencrypt: a certificate from an ACME CA for `domain`, renewed by itself;"
+        " manual: your `cert` and `key`; self-signed: for a hub reached by IP (browsers warn);"
+        " off: plain HTTP on hub.port. Default: letsencrypt when `domain` is set, else off.",
+    )
+    domain: DomainName | None = Field(
+        None, description="The hub's DNS name, e.g. hub.example.edu (it must point at the VM)."
+    )
+    email: Email | None = Field(
+        None, description="Contact the ACME CA writes to about expiring certificates."
+    )
+    acme_directory: AcmeUrl = Field(
+        LETSENCRYPT_DIRECTORY,
+        description="ACME directory URL; Let's Encrypt's staging server is"
+        " https://acme-staging-v02.api.letsencrypt.org/directory.",
+    )
+    acme_ca_root: Path | None = Field(
+        None, description="PEM file of the CA behind a private ACME server's own HTTPS API."
+    )
+    cert: Path | None = Field(
+        None, description="manual: PEM file of the certificate (with its chain)."
+    )
+    key: Path | None = Field(None, description="manual: PEM file of the certificate's key.")
+    hsts: bool = Field(
+        True,
+        description="Send Strict-Transport-Security (letsencrypt and manual; never self-signed).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_mode(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("mode") is None:
+            return {**data, "mode": "letsencrypt" if data.get("domain") else "off"}
+        return data
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off"
+
+    @property
+    def sends_hsts(self) -> bool:
+        return self.hsts and self.mode in {"letsencrypt", "manual"}
 
 
 class Instructor(Section):
@@ -253,6 +341,7 @@ class Course(Section):
 
 class HubConfig(Section):
     hub: HubSection = Field(default_factory=HubSection)
+    https: HttpsSection = Field(default_factory=HttpsSection)
     users: UsersSection
     limits: LimitsSection = Field(default_factory=LimitsSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
@@ -290,7 +379,7 @@ class HubConfig(Section):
 
 def cross_check(config: HubConfig) -> list[str]:
     """Problems a single field cannot see: "key.path: what is wrong: the fix" each."""
-    problems = []
+    problems = _https_problems(config)
     hub_instructors = {person.name for person in config.users.instructors}
     seen_ids: set[str] = set()
     for index, course in enumerate(config.courses):
@@ -317,4 +406,26 @@ def cross_check(config: HubConfig) -> list[str]:
                         f" {first_role[name]}: list each person once per course"
                     )
                 first_role.setdefault(name, role)
+    return problems
+
+
+def _https_problems(config: HubConfig) -> list[str]:
+    https, problems = config.https, []
+    if https.mode == "letsencrypt" and not https.domain:
+        problems.append(
+            "https.domain: letsencrypt needs the hub's DNS name: add domain: hub.example.edu,"
+            " or use mode: self-signed for a hub reached by IP"
+        )
+    if https.mode == "manual":
+        problems += [
+            f"https.{key}: manual needs the certificate's {what}: add {key}: PATH"
+            for key, what in (("cert", "PEM file"), ("key", "key file"))
+            if getattr(https, key) is None
+        ]
+    if https.enabled and config.hub.port != 80:
+        problems.append(
+            f"hub.port: {config.hub.port} is for plain HTTP, but https.mode is {https.mode}"
+            " (the hub answers on 443, and 80 redirects there): remove hub.port or set"
+            " https.mode: off"
+        )
     return problems

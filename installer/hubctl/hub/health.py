@@ -7,11 +7,13 @@ import os
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hubctl import __version__, layout
 from hubctl.config import parse_config
 from hubctl.errors import HubctlError
+from hubctl.hub import tls
 from hubctl.hub.backup import archives
 
 DISK_FULL_PERCENT = 90
@@ -33,6 +35,7 @@ def gather(api, approvals: dict[str, bool]) -> dict:
         "memory": _memory(),
         "disks": _disks(),
         "backup": _last_backup(),
+        "tls": _tls(),
         "hub_api_error": None,
         "services": {},
         "servers_running": None,
@@ -49,7 +52,7 @@ def gather(api, approvals: dict[str, bool]) -> dict:
     return facts
 
 
-def judge(facts: dict) -> list[dict]:
+def judge(facts: dict, now: datetime | None = None) -> list[dict]:
     """[{"problem", "fix"}], most serious first."""
     found = []
     if facts["config_error"]:
@@ -63,6 +66,7 @@ def judge(facts: dict) -> list[dict]:
                 "problem": f"{unit} is {state['active']}",
                 "fix": f"see `journalctl -u {unit}`, then run `hubctl install` to start it",
             })  # fmt: skip
+    found += tls.judge(facts.get("tls"), now or datetime.now(UTC))
     hub_up = facts["units"].get(layout.HUB_UNIT, {}).get("active") == "active"
     if facts["hub_api_error"] and hub_up:
         found.append({
@@ -121,6 +125,14 @@ def _versions() -> dict[str, str]:
     for info in glob.glob(f"{layout.USER_VENV}/lib/python3*/site-packages/nbgrader-*.dist-info"):
         versions["nbgrader"] = os.path.basename(info).removesuffix(".dist-info").split("-")[1]
     return versions
+
+
+def _tls() -> dict | None:
+    try:
+        config = parse_config(Path(layout.CONFIG_FILE).read_text(encoding="utf-8"))
+    except (HubctlError, OSError):
+        return None  # reported as config_error
+    return tls.gather(config.https)
 
 
 def _memory() -> dict:

@@ -81,7 +81,11 @@ def apply_config(c, config: HubConfig, admin_token: str | None = None) -> None:
 
 
 def _apply_hub(c, config: HubConfig) -> None:
-    c.JupyterHub.bind_url = f"http://:{config.hub.port}"
+    c.JupyterHub.bind_url = (
+        f"http://127.0.0.1:{layout.PROXY_INTERNAL_PORT}"  # behind Caddy (https on)
+        if config.https.enabled
+        else f"http://:{config.hub.port}"
+    )
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{layout.HUB_API_PORT}"
     c.JupyterHub.db_url = f"sqlite:///{layout.DATABASE_FILE}"
     c.JupyterHub.cookie_secret_file = layout.COOKIE_SECRET_FILE
