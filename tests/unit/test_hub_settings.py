@@ -64,6 +64,7 @@ def test_spawner_limits_and_isolation():
     assert c.SystemdSpawner.disable_user_sudo is True
     assert c.Spawner.cmd == ["/opt/hubctl/user/bin/jupyterhub-singleuser"]
     assert c.Spawner.default_url == "/lab"
+    assert (c.Spawner.start_timeout, c.Spawner.http_timeout) == (180, 120)
     assert c.Spawner.environment["https_proxy"] == "http://10.0.0.1:3128"
 
 

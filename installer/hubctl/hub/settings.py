@@ -9,6 +9,7 @@ from hubctl.config.schema import USER_NAME_RE
 from hubctl.hub.logs import formgrader_identifier
 
 HUB_PYTHON = f"{layout.HUB_VENV}/bin/python3"
+SPAWN_START_SECONDS, SPAWN_ANSWER_SECONDS = 180, 120
 # How often the hub checks the proxy's routes and restores missing ones (docs/reliability.md).
 ROUTE_CHECK_SECONDS = 10
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
@@ -131,6 +132,10 @@ def _apply_spawner(c, config: HubConfig) -> None:
     c.SystemdSpawner.user_workingdir = "/home/{USERNAME}"
     c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}-singleuser"
     c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
+    # A class logging in at once starts many JupyterLabs on a few cores: JupyterHub's 60 s to
+    # start and 30 s to answer failed students' first spawns on a loaded 2-core test VM.
+    c.Spawner.start_timeout = SPAWN_START_SECONDS
+    c.Spawner.http_timeout = SPAWN_ANSWER_SECONDS
 
 
 def _apply_instructors_root(c, config: HubConfig) -> None:
