@@ -67,6 +67,22 @@ def test_spawner_limits_and_isolation():
     assert c.Spawner.environment["https_proxy"] == "http://10.0.0.1:3128"
 
 
+def test_spawner_task_limit_is_limits_processes():
+    properties = configured(
+        HUB_YAML.replace("30m}", "30m, processes: 300}")
+    ).SystemdSpawner.unit_extra_properties
+    assert (properties["TasksMax"], properties["LimitNPROC"]) == ("300", "300")
+
+
+def test_server_sees_only_its_own_home_and_writes_only_there_and_to_the_exchange():
+    properties = configured().SystemdSpawner.unit_extra_properties
+    assert (properties["ProtectHome"], properties["BindPaths"]) == ("tmpfs", "/home/{USERNAME}")
+    assert (properties["ProtectSystem"], properties["ReadWritePaths"]) == (
+        "strict",
+        "/srv/nbgrader/exchange",
+    )
+
+
 def test_idle_culler_service_with_least_scopes():
     c = configured()
     assert c.JupyterHub.services == [

@@ -30,6 +30,34 @@ SERVER_TOKEN_SCOPES = [
     "list:services",
     "read:services",
 ]
+# Sandbox of each student's server, on top of SystemdSpawner's isolate_tmp, isolate_devices
+# and disable_user_sudo (docs/security.md, "systemd sandboxing", says what each keeps out and
+# which were left out and why). JupyterLab, kernels, terminals and nbgrader's fetch and
+# submit work under all of them. SystemdSpawner expands {USERNAME}.
+SERVER_SANDBOX = {
+    "ProtectSystem": "strict",
+    "ReadWritePaths": layout.EXCHANGE_DIR,
+    # An empty /home with only the student's own home in it: other homes are not even there.
+    "ProtectHome": "tmpfs",
+    "BindPaths": "/home/{USERNAME}",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes",
+    "ProtectControlGroups": "yes",
+    "ProtectClock": "yes",
+    "ProtectHostname": "yes",
+    "ProtectProc": "invisible",
+    "RestrictRealtime": "yes",
+    "RestrictNamespaces": "yes",
+    "LockPersonality": "yes",
+    "SystemCallArchitectures": "native",
+    "SystemCallFilter": "@system-service",
+    "SystemCallErrorNumber": "EPERM",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+    "CapabilityBoundingSet": "",
+    "RemoveIPC": "yes",
+    "UMask": "0077",
+}
 # A grader reaches the course's formgrader and finds it in the course list; nothing more.
 FORMGRADE_SCOPES = ["access:services!service={course}", "list:services", "read:services"]
 
@@ -99,6 +127,14 @@ def _apply_spawner(c, config: HubConfig) -> None:
     c.SystemdSpawner.extra_paths = [f"{layout.USER_VENV}/bin"]
     c.SystemdSpawner.user_workingdir = "/home/{USERNAME}"
     c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}-singleuser"
+    # A fork bomb stops at limits.processes: TasksMax (the unit's pids cgroup) and, where
+    # there is no pids controller (containers), LimitNPROC (the student's processes).
+    processes = str(config.limits.processes)
+    c.SystemdSpawner.unit_extra_properties = {
+        **SERVER_SANDBOX,
+        "TasksMax": processes,
+        "LimitNPROC": processes,
+    }
     c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
 
 
