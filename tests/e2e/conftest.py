@@ -139,10 +139,10 @@ def installed(guest, tmp_path_factory) -> Install:
 
 @pytest.fixture(scope="session")
 def host(guest, installed, tmp_path_factory):
-    return testinfra_host(guest, tmp_path_factory.mktemp("ssh"))
+    return ssh_host_of(guest, tmp_path_factory.mktemp("ssh"))
 
 
-def testinfra_host(guest: Guest, folder: Path):
+def ssh_host_of(guest: Guest, folder: Path):
     """testinfra's view of `guest`, as root over SSH."""
     ssh_config = folder / "config"
     options = "\n".join(

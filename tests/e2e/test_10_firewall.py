@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import fresh_guest, run_install, testinfra_host
+from conftest import fresh_guest, run_install, ssh_host_of
 
 from hubctl.sandbox.guest import HOST_CA_BUNDLE
 
@@ -73,7 +73,7 @@ def fw_install(fw, fw_config):
 
 @pytest.fixture(scope="module")
 def fw_host(fw, fw_install, tmp_path_factory):
-    host = testinfra_host(fw, tmp_path_factory.mktemp("fw-ssh"))
+    host = ssh_host_of(fw, tmp_path_factory.mktemp("fw-ssh"))
     start_listeners(host)
     return host
 

@@ -48,7 +48,8 @@ SERVER_SANDBOX = {
     "ProtectHostname": "yes",
     "ProtectProc": "invisible",
     "RestrictRealtime": "yes",
-    "RestrictNamespaces": "yes",
+    # Not RestrictNamespaces: systemd 252 writes it empty into a transient unit's file, so
+    # the next daemon-reload (any install) would lift it from running servers.
     "LockPersonality": "yes",
     "SystemCallArchitectures": "native",
     "SystemCallFilter": "@system-service",
