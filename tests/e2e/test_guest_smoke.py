@@ -77,6 +77,38 @@ def test_guest_has_no_proxy_configured(guest):
     assert "10.77.200.1" not in proc.stdout
 
 
+FORK_60 = """
+import os, time
+forked = 0
+try:
+    for _ in range(60):
+        if os.fork() == 0:
+            time.sleep(2)
+            os._exit(0)
+        forked += 1
+except OSError:
+    pass
+print(forked)
+"""
+
+
+def test_a_units_task_limit_is_enforced(guest):
+    proc = guest.run(["systemd-run", "--wait", "--pipe", "-q", "-p", "TasksMax=20",
+                      "python3", "-c", FORK_60])  # fmt: skip
+    assert int(proc.stdout) < 20
+
+
+def test_a_units_memory_limit_is_enforced(guest):
+    grab_400m = "blocks = [bytearray(20 << 20) for _ in range(20)]"
+    proc = guest.run(
+        ["systemd-run", "--wait", "-q", "-p", "MemoryMax=50M", "python3", "-c", grab_400m],
+        check=False,
+    )
+    assert proc.returncode != 0
+    result = guest.run(["journalctl", "-q", "-n", "3", "-o", "cat", "--no-pager"]).stdout
+    assert "status=9/KILL" in result
+
+
 def test_reboot_keeps_network_and_ssh(guest):
     old_pid = guest.nspawn_pid
     guest.reboot()

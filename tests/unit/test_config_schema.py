@@ -21,7 +21,7 @@ def test_minimal_file_gets_every_default():
         "hub": {"port": 80},
         "users": {
             "signup": "approval",
-            "instructors": [{"name": "alice", "password_file": None}],
+            "instructors": [{"name": "alice", "password_file": None, "sudo": False}],
             "minimum_password_length": 8,
             "allowed_failed_logins": 5,
             "lockout": 600,

@@ -83,6 +83,12 @@ def test_server_sees_only_its_own_home_and_writes_only_there_and_to_the_exchange
     )
 
 
+def test_instructors_are_not_root_unless_hub_yaml_says_so():
+    assert configured().HubctlSpawner.sudo_users == set()
+    root_bob = HUB_YAML.replace("[alice, bob]", "[alice, {name: bob, sudo: true}]")
+    assert configured(root_bob).HubctlSpawner.sudo_users == {"bob"}
+
+
 def test_idle_culler_service_with_least_scopes():
     c = configured()
     assert c.JupyterHub.services == [

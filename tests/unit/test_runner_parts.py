@@ -65,7 +65,7 @@ def test_vm_document_names_files_by_their_place_on_the_vm(tmp_path):
     )
     data = vm_document(config)
     assert data["network"]["ca_bundle"] == "/usr/local/share/ca-certificates/hubctl-site-ca.crt"
-    assert data["users"]["instructors"] == [{"name": "bob", "password_file": None}]
+    assert data["users"]["instructors"] == [{"name": "bob", "password_file": None, "sudo": False}]
 
 
 def test_live_progress_redraws_one_line_and_keeps_finished_steps():

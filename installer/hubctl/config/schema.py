@@ -177,6 +177,11 @@ class Instructor(Section):
         description="File holding the first password; without it the install generates one"
         " and prints it once.",
     )
+    sudo: bool = Field(
+        False,
+        description="Make this instructor root on the VM: sudo without a password, in their"
+        " server's terminal too. Instructors are hub admins, not root, without it.",
+    )
 
 
 class UsersSection(Section):

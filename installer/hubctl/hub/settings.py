@@ -76,6 +76,7 @@ def apply_config(c, config: HubConfig, admin_token: str | None = None) -> None:
     _apply_hub(c, config)
     _apply_authenticator(c, config)
     _apply_spawner(c, config)
+    _apply_instructors_root(c, config)
     c.JupyterHub.services, c.JupyterHub.load_roles = [], []
     _apply_culler(c, config)
     _apply_admin_service(c, admin_token)
@@ -137,6 +138,11 @@ def _apply_spawner(c, config: HubConfig) -> None:
         "LimitNPROC": processes,
     }
     c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
+
+
+def _apply_instructors_root(c, config: HubConfig) -> None:
+    # Their servers run without NoNewPrivileges, or sudo could not become root in them.
+    c.HubctlSpawner.sudo_users = {person.name for person in config.users.instructors if person.sudo}
 
 
 def _apply_culler(c, config: HubConfig) -> None:

@@ -3,6 +3,7 @@ server the Jupyter configuration of its owner's role."""
 
 from systemdspawner import SystemdSpawner
 from tornado import web
+from traitlets import Set
 
 from hubctl import layout
 from hubctl.hub.unix_users import AccountRefused, ensure_unix_user
@@ -10,12 +11,17 @@ from hubctl.nbgrader.profiles import profile_for
 
 
 class HubctlSpawner(SystemdSpawner):
+    sudo_users = Set(
+        help="Instructors hub.yaml makes root: their servers keep sudo working.", config=True
+    )
+
     async def start(self):
         try:
             await ensure_unix_user(self.user.name)
         except AccountRefused as refused:
             self.log.warning("Refusing to spawn %s: %s", self.user.name, refused)
             raise web.HTTPError(403, f"{refused}: ask an instructor") from None
+        self.disable_user_sudo = self.user.name not in self.sudo_users
         return await super().start()
 
     def get_env(self):

@@ -50,6 +50,8 @@ BASE_PACKAGES = (
     "iproute2",
     "ca-certificates",
 )
+# cgroup-v1 controllers behind MemoryMax, TasksMax, CPUQuota and IO limits.
+LIMIT_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "blkio")
 # Bump when the preparation of the cached base tree changes.
 BASE_FORMAT = 1
 # nspawn's default /lib/systemd/network/80-container-host0.network does DHCP on
@@ -620,12 +622,30 @@ class Guest:
             self._start_tinyproxy()
             self._save()
             self._wait_system_running()
+            self._let_systemd_enforce_limits()
             self._wait_ssh()
         except BaseException:
             log.error("boot of guest %s failed; stopping it (log: %s)", spec.name, spec.nspawn_log)
             self.stop()
             raise
         log.info("guest %s up at %s in %.1f s", spec.name, spec.address, time.monotonic() - started)
+
+    def _let_systemd_enforce_limits(self) -> None:
+        """On a host with cgroup-v1 controllers (a v1/v2 hybrid), nspawn mounts them read-only
+        in the guest: its systemd then sets MemoryMax, TasksMax and CPUQuota on units but the
+        kernel never applies them. Making the guest's own subtree of each writable and
+        re-executing systemd lets it enforce them as on a VM; they stay nested under the
+        guest's cgroup on the host."""
+        remounted = [
+            path
+            for path in (f"/sys/fs/cgroup/{name}" for name in LIMIT_CONTROLLERS)
+            if self.run(["mountpoint", "-q", path], check=False).returncode == 0
+            and self.run(["mount", "-o", "remount,bind,rw", path], check=False).returncode == 0
+        ]
+        if remounted:
+            self.run(["systemctl", "daemon-reexec"])
+            self._wait_system_running()
+        log.info("guest %s: systemd enforces limits with %s", self.spec.name, remounted or "v2")
 
     def _check_network_free(self) -> None:
         spec = self.spec
