@@ -1,7 +1,7 @@
 from traitlets.config import Config
 
 from hubctl.config import parse_config
-from hubctl.hub.settings import apply_config, apply_hub_yaml
+from hubctl.hub.settings import apply_config, apply_hub_yaml, without_sandbox
 
 HUB_YAML = """
 hub: {port: 8000}
@@ -87,6 +87,11 @@ def test_instructors_are_not_root_unless_hub_yaml_says_so():
     assert configured().HubctlSpawner.sudo_users == set()
     root_bob = HUB_YAML.replace("[alice, bob]", "[alice, {name: bob, sudo: true}]")
     assert configured(root_bob).HubctlSpawner.sudo_users == {"bob"}
+
+
+def test_a_root_instructors_server_keeps_only_the_task_limit():
+    properties = configured().SystemdSpawner.unit_extra_properties
+    assert without_sandbox(properties) == {"TasksMax": "1024", "LimitNPROC": "1024"}
 
 
 def test_idle_culler_service_with_least_scopes():

@@ -145,6 +145,11 @@ def _apply_instructors_root(c, config: HubConfig) -> None:
     c.HubctlSpawner.sudo_users = {person.name for person in config.users.instructors if person.sudo}
 
 
+def without_sandbox(properties: dict[str, str]) -> dict[str, str]:
+    """A server's unit properties without SERVER_SANDBOX (the task limit stays)."""
+    return {key: value for key, value in properties.items() if key not in SERVER_SANDBOX}
+
+
 def _apply_culler(c, config: HubConfig) -> None:
     timeout = config.limits.idle_timeout
     if not timeout:
