@@ -34,6 +34,10 @@ COURSE_GROUP_PREFIX = "hubctl-"  # Linux group of a course's students: the excha
 FORMGRADER_FIRST_PORT = 10100
 HUB_UNIT = "jupyterhub.service"
 PROXY_UNIT = "configurable-http-proxy.service"
+# hubctl's nftables table, loaded by its own unit (not nftables.service, whose stock
+# /etc/nftables.conf begins with `flush ruleset`).
+FIREWALL_UNIT = "hubctl-firewall.service"
+FIREWALL_RULES_FILE = "/etc/nftables.d/hubctl.nft"
 HUB_API_PORT = 8081
 PROXY_API_PORT = 8001
 # With HTTPS on, Caddy (Debian's package and unit) answers on 80 and 443 and the proxy

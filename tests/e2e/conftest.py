@@ -40,7 +40,7 @@ def guest():
 @contextmanager
 def fresh_guest(name: str, slot: int):
     """A newly booted guest, destroyed afterwards. Slots: 1 e2ehub, 2 e2efresh, 3 e2erestore,
-    4 e2eupgrade, 5 e2euninst, 8 e2eplugin."""
+    4 e2eupgrade, 5 e2euninst, 6 e2etls, 7 e2efw (the firewall), 8 e2eplugin."""
     index = E2E_INDEX_BASE + slot
     # The machine name is also the host's interface (ve-NAME), which stopping a guest
     # deletes: with the index in it, runs side by side never take down each other's network.
@@ -145,7 +145,12 @@ def installed(guest, tmp_path_factory) -> Install:
 
 @pytest.fixture(scope="session")
 def host(guest, installed, tmp_path_factory):
-    ssh_config = tmp_path_factory.mktemp("ssh") / "config"
+    return ssh_host_of(guest, tmp_path_factory.mktemp("ssh"))
+
+
+def ssh_host_of(guest: Guest, folder: Path):
+    """testinfra's view of `guest`, as root over SSH."""
+    ssh_config = folder / "config"
     options = "\n".join(
         f"  {opt.split('=', 1)[0]} {opt.split('=', 1)[1]}"
         for opt in guest.ssh_options

@@ -36,13 +36,14 @@ def test_minimal_file_gets_every_default():
             "allowed_failed_logins": 5,
             "lockout": 600,
         },
-        "limits": {"memory": "1G", "cpu": 1.0, "idle_timeout": 3600},
+        "limits": {"memory": "1G", "cpu": 1.0, "idle_timeout": 3600, "processes": 1024},
         "network": {
             "http_proxy": None,
             "https_proxy": None,
             "no_proxy": "localhost,127.0.0.1",
             "ca_bundle": None,
         },
+        "firewall": {"enabled": True, "allow_tcp_ports": []},
         "backups": {"nightly": False, "keep": 7, "at": "03:00"},
         "courses": [],
         "plugins": {},
@@ -84,8 +85,8 @@ def test_minimal_file_gets_every_default():
         ),
         (
             MINIMAL + "theme: dark",
-            "hub.yaml: theme: unknown key: known keys: hub, https, users, limits, network, backups,"
-            " courses, plugins",
+            "hub.yaml: theme: unknown key: known keys: hub, https, users, limits, network,"
+            " firewall, backups, courses, plugins",
         ),
         (
             "users: {instructors: [Alice]}",
@@ -112,6 +113,20 @@ def test_minimal_file_gets_every_default():
         (
             "hub: {port: 99999}\n" + MINIMAL,
             "hub.yaml: hub.port: input should be less than or equal to 65535 (got 99999)",
+        ),
+        (
+            MINIMAL + "firewall: {allow_tcp_ports: [8888, 70000]}",
+            "hub.yaml: firewall.allow_tcp_ports.1: input should be less than or equal to 65535"
+            " (got 70000)",
+        ),
+        (
+            MINIMAL + "firewall: {enabled: sometimes}",
+            "hub.yaml: firewall.enabled: input should be a valid boolean, unable to interpret"
+            " input (got 'sometimes')",
+        ),
+        (
+            MINIMAL + "limits: {processes: 10}",
+            "hub.yaml: limits.processes: input should be greater than or equal to 64 (got 10)",
         ),
         (
             MINIMAL + "network: {http_proxy: 'proxy:3128'}",

@@ -1,7 +1,7 @@
 from traitlets.config import Config
 
 from hubctl.config import parse_config
-from hubctl.hub.settings import apply_config, apply_hub_yaml
+from hubctl.hub.settings import apply_config, apply_hub_yaml, without_sandbox
 
 HUB_YAML = """
 hub: {port: 8000}
@@ -68,10 +68,31 @@ def test_spawner_limits_and_isolation():
     assert c.Spawner.environment["https_proxy"] == "http://10.0.0.1:3128"
 
 
+def test_spawner_task_limit_is_limits_processes():
+    properties = configured(
+        HUB_YAML.replace("30m}", "30m, processes: 300}")
+    ).SystemdSpawner.unit_extra_properties
+    assert (properties["TasksMax"], properties["LimitNPROC"]) == ("300", "300")
+
+
+def test_server_sees_only_its_own_home_and_writes_only_there_and_to_the_exchange():
+    properties = configured().SystemdSpawner.unit_extra_properties
+    assert (properties["ProtectHome"], properties["BindPaths"]) == ("tmpfs", "/home/{USERNAME}")
+    assert (properties["ProtectSystem"], properties["ReadWritePaths"]) == (
+        "strict",
+        "/srv/nbgrader/exchange",
+    )
+
+
 def test_instructors_are_not_root_unless_hub_yaml_says_so():
     assert configured().HubctlSpawner.sudo_users == set()
     root_bob = HUB_YAML.replace("[alice, bob]", "[alice, {name: bob, sudo: true}]")
     assert configured(root_bob).HubctlSpawner.sudo_users == {"bob"}
+
+
+def test_a_root_instructors_server_keeps_only_the_task_limit():
+    properties = configured().SystemdSpawner.unit_extra_properties
+    assert without_sandbox(properties) == {"TasksMax": "1024", "LimitNPROC": "1024"}
 
 
 def test_idle_culler_service_with_least_scopes():

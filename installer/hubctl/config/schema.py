@@ -296,6 +296,13 @@ class LimitsSection(Section):
     idle_timeout: Duration = Field(
         "1h", description="Stop servers idle this long; 0 keeps them running."
     )
+    processes: int = Field(
+        1024,
+        ge=64,
+        le=1_000_000,
+        description="Most processes and threads each student's server may run (kernels,"
+        " terminals and their threads): a fork bomb stops there and harms nobody else.",
+    )
 
 
 class NetworkSection(Section):
@@ -308,6 +315,17 @@ class NetworkSection(Section):
     no_proxy: str = Field("localhost,127.0.0.1", description="Hosts reached without the proxy.")
     ca_bundle: Path | None = Field(
         None, description="PEM file of extra CA certificates the VM must trust (a site proxy's CA)."
+    )
+
+
+class FirewallSection(Section):
+    enabled: bool = Field(
+        True,
+        description="Let in only SSH, 80, 443, hub.port and allow_tcp_ports (nftables table"
+        " inet hubctl); false removes it, e.g. behind a cloud provider's firewall.",
+    )
+    allow_tcp_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        [], description="More TCP ports to let in, e.g. [8888]."
     )
 
 
@@ -345,6 +363,7 @@ class HubConfig(Section):
     users: UsersSection
     limits: LimitsSection = Field(default_factory=LimitsSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
+    firewall: FirewallSection = Field(default_factory=FirewallSection)
     backups: BackupsSection = Field(default_factory=BackupsSection)
     courses: list[Course] = Field(
         default_factory=list, description="nbgrader courses on this hub (none by default)."

@@ -32,6 +32,35 @@ SERVER_TOKEN_SCOPES = [
     "list:services",
     "read:services",
 ]
+# Sandbox of each student's server, on top of SystemdSpawner's isolate_tmp, isolate_devices
+# and disable_user_sudo (docs/security.md, "systemd sandboxing", says what each keeps out and
+# which were left out and why). JupyterLab, kernels, terminals and nbgrader's fetch and
+# submit work under all of them. SystemdSpawner expands {USERNAME}.
+SERVER_SANDBOX = {
+    "ProtectSystem": "strict",
+    "ReadWritePaths": layout.EXCHANGE_DIR,
+    # An empty /home with only the student's own home in it: other homes are not even there.
+    "ProtectHome": "tmpfs",
+    "BindPaths": "/home/{USERNAME}",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes",
+    "ProtectControlGroups": "yes",
+    "ProtectClock": "yes",
+    "ProtectHostname": "yes",
+    "ProtectProc": "invisible",
+    "RestrictRealtime": "yes",
+    # Not RestrictNamespaces: systemd 252 writes it empty into a transient unit's file, so
+    # the next daemon-reload (any install) would lift it from running servers.
+    "LockPersonality": "yes",
+    "SystemCallArchitectures": "native",
+    "SystemCallFilter": "@system-service",
+    "SystemCallErrorNumber": "EPERM",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+    "CapabilityBoundingSet": "",
+    "RemoveIPC": "yes",
+    "UMask": "0077",
+}
 # A grader reaches the course's formgrader and finds it in the course list; nothing more.
 FORMGRADE_SCOPES = ["access:services!service={course}", "list:services", "read:services"]
 
@@ -131,6 +160,14 @@ def _apply_spawner(c, config: HubConfig) -> None:
     c.SystemdSpawner.extra_paths = [f"{layout.USER_VENV}/bin"]
     c.SystemdSpawner.user_workingdir = "/home/{USERNAME}"
     c.SystemdSpawner.unit_name_template = "jupyter-{USERNAME}-singleuser"
+    # A fork bomb stops at limits.processes: TasksMax (the unit's pids cgroup) and, where
+    # there is no pids controller (containers), LimitNPROC (the student's processes).
+    processes = str(config.limits.processes)
+    c.SystemdSpawner.unit_extra_properties = {
+        **SERVER_SANDBOX,
+        "TasksMax": processes,
+        "LimitNPROC": processes,
+    }
     c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES
     # A class logging in at once starts many JupyterLabs on a few cores: JupyterHub's 60 s to
     # start and 30 s to answer failed students' first spawns on a loaded 2-core test VM.
@@ -141,6 +178,11 @@ def _apply_spawner(c, config: HubConfig) -> None:
 def _apply_instructors_root(c, config: HubConfig) -> None:
     # Their servers run without NoNewPrivileges, or sudo could not become root in them.
     c.HubctlSpawner.sudo_users = {person.name for person in config.users.instructors if person.sudo}
+
+
+def without_sandbox(properties: dict[str, str]) -> dict[str, str]:
+    """A server's unit properties without SERVER_SANDBOX (the task limit stays)."""
+    return {key: value for key, value in properties.items() if key not in SERVER_SANDBOX}
 
 
 def _apply_culler(c, config: HubConfig) -> None:

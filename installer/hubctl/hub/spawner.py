@@ -6,6 +6,7 @@ from tornado import web
 from traitlets import Set
 
 from hubctl import layout
+from hubctl.hub.settings import without_sandbox
 from hubctl.hub.unix_users import AccountRefused, ensure_unix_user
 from hubctl.nbgrader.profiles import profile_for
 
@@ -21,7 +22,13 @@ class HubctlSpawner(SystemdSpawner):
         except AccountRefused as refused:
             self.log.warning("Refusing to spawn %s: %s", self.user.name, refused)
             raise web.HTTPError(403, f"{refused}: ask an instructor") from None
-        self.disable_user_sudo = self.user.name not in self.sudo_users
+        sudo = self.user.name in self.sudo_users
+        self.disable_user_sudo = not sudo
+        if sudo:
+            # PrivateDevices and the sandbox's directives imply NoNewPrivileges for a user's
+            # unit, and sudo needs a writable system: a root instructor's server has neither.
+            self.isolate_devices = False
+            self.unit_extra_properties = without_sandbox(self.unit_extra_properties)
         return await super().start()
 
     def get_env(self):
