@@ -392,7 +392,8 @@ def test_victor_logs_in_again_once_the_lockout_ends(brute_force, hub_url, passwo
     assert logs_in(hub_url, VICTOR, passwords[VICTOR])
 
 
-# Bombs in Mallory's notebook: only her kernel suffers (limits.memory is 512M in conftest)
+# A memory bomb in Mallory's notebook: only her kernel dies (limits.memory is 512M in conftest).
+# The fork bomb is in test_11_sandbox.py.
 
 MEMORY_BOMB = """
 blocks = []
@@ -400,24 +401,19 @@ while True:
     blocks.append(bytearray(64 << 20))
     print(len(blocks) * 64, 'MB', flush=True)
 """
-FORK_BOMB = """
-import os, time
-children = 0
-try:
-    while children < 5000:  # a cap, so a missing limit fails this test, not the machine
-        if os.fork() == 0:
-            time.sleep(15)
-            os._exit(0)
-        children += 1
-except OSError as error:
-    print('fork refused after', children, 'children:', error.strerror)
-"""
 
 
 def others_carry_on(hub_url: str, passwords: dict[str, str], pages) -> None:
     assert api(hub_url, "/hub/api/") == 200
     assert logs_in(hub_url, VICTOR, passwords[VICTOR])
     assert run_cell(pages[BYSTANDER], "print(6 * 7)") == "42"
+
+
+def memory_limit_hits(guest, unit_name: str) -> str:
+    """How often the unit's memory limit was hit (cgroup v1) or its OOM kills (v2)."""
+    v1 = f"/sys/fs/cgroup/memory/system.slice/{unit_name}.service/memory.failcnt"
+    v2 = f"/sys/fs/cgroup/system.slice/{unit_name}.service/memory.events"
+    return guest.run(["sh", "-c", f"cat {v1} 2>/dev/null || grep oom_kill {v2}"]).stdout.strip()
 
 
 def test_a_memory_bomb_kills_only_her_kernel(pages, guest, hub_url, passwords):
@@ -428,17 +424,9 @@ def test_a_memory_bomb_kills_only_her_kernel(pages, guest, hub_url, passwords):
     died.wait_for(timeout=120_000)
     print(f"FIGURE memory bomb: kernel killed after {time.monotonic() - started:.1f} s")
     died.get_by_role("button", name="Ok").click()
-    log = guest.run(["journalctl", "-k", "-q", "--no-pager", "-n", "50"], check=False).stdout
-    print("kernel log:", [line for line in log.splitlines() if "oom" in line.lower()][-3:])
+    hits = memory_limit_hits(guest, unit(MALLORY))
+    print(f"memory limit reached: {hits}")
+    assert hits and hits.split()[-1] != "0"
     after = guest.run(["systemctl", "show", "-p", "MainPID", "--value", unit(MALLORY)]).stdout
     assert after == server_pid  # her server lives on; only the kernel died
-    others_carry_on(hub_url, passwords, pages)
-
-
-def test_a_fork_bomb_is_stopped_at_her_task_limit(pages, guest, hub_url, passwords):
-    limit = guest.run(["systemctl", "show", "-p", "TasksMax", "--value", unit(MALLORY)]).stdout
-    output = run_cell(pages[MALLORY], FORK_BOMB)
-    print(f"FIGURE fork bomb: {output} (TasksMax={limit.strip()})")
-    assert output.startswith("fork refused after")
-    assert int(output.split()[3]) < int(limit)
     others_carry_on(hub_url, passwords, pages)
