@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import TA_PASSWORD
+from conftest import LOCKOUT_SECONDS, TA_PASSWORD
 from hubhttp import HubSession
 
 
@@ -77,7 +77,8 @@ def test_cookie_secret_is_32_random_bytes(host):
 def test_hub_yaml_on_the_vm_is_the_validated_config(host):
     config = yaml.safe_load(host.file("/etc/hubctl/hub.yaml").content_string)
     assert config["limits"]["memory"] == "512M"
-    assert config["users"]["lockout"] == 600  # defaults resolved
+    assert config["users"]["lockout"] == LOCKOUT_SECONDS  # "60s" resolved to seconds
+    assert config["limits"]["processes"] == 1024  # a default filled in
 
 
 def test_jupyterhub_config_is_static(host):
