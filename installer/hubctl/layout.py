@@ -38,6 +38,7 @@ PROXY_UNIT = "configurable-http-proxy.service"
 # /etc/nftables.conf begins with `flush ruleset`).
 FIREWALL_UNIT = "hubctl-firewall.service"
 FIREWALL_RULES_FILE = "/etc/nftables.d/hubctl.nft"
+SUDOERS_FILE = "/etc/sudoers.d/hubctl-instructors"  # instructors hub.yaml makes root
 HUB_API_PORT = 8081
 PROXY_API_PORT = 8001
 # With HTTPS on, Caddy (Debian's package and unit) answers on 80 and 443 and the proxy
