@@ -46,3 +46,12 @@ class HubSession:
     def is_logged_in(self) -> bool:
         status, _, _ = self.request("/hub/home")
         return status == 200
+
+
+def sign_up(base_url: str, name: str, password: str) -> str:
+    """POST NativeAuthenticator's sign-up form; the page it answers with."""
+    session = HubSession(base_url)
+    _, _, page = session.request("/hub/signup")
+    form = {"username": name, "signup_password": password,
+            "signup_password_confirmation": password, "_xsrf": XSRF_RE.search(page)[1]}  # fmt: skip
+    return session.request("/hub/signup", form)[2]

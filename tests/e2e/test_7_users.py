@@ -3,7 +3,7 @@ over SSH, checked by logging in over HTTP: each takes effect at once, without a 
 
 import json
 
-from hubhttp import XSRF_RE, HubSession
+from hubhttp import HubSession, sign_up
 
 NEWCOMER, GRADER, LEAVER = "evan", "dana", "frank"
 PASSWORD = "lilac-otter-88-river"
@@ -11,14 +11,6 @@ PASSWORD = "lilac-otter-88-river"
 
 def logs_in(hub_url: str, name: str, password: str) -> bool:
     return HubSession(hub_url).log_in(name, password) == 302
-
-
-def sign_up(hub_url: str, name: str, password: str) -> str:
-    session = HubSession(hub_url)
-    _, _, page = session.request("/hub/signup")
-    form = {"username": name, "signup_password": password,
-            "signup_password_confirmation": password, "_xsrf": XSRF_RE.search(page)[1]}  # fmt: skip
-    return session.request("/hub/signup", form)[2]
 
 
 def listed(cli) -> dict[str, dict]:

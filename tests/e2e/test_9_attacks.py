@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from browser import launch_browser, log_in, new_person, open_lab, run_cell, start_cell
 from conftest import LOCKOUT_AFTER, LOCKOUT_SECONDS, TA_PASSWORD
-from hubhttp import XSRF_RE, HubSession
+from hubhttp import HubSession, sign_up
 from playwright.sync_api import sync_playwright
 
 from hubctl import layout
@@ -60,14 +60,6 @@ def api(hub_url: str, path: str, method: str = "GET", body: dict | None = None,
             return reply.status
     except urllib.error.HTTPError as error:
         return error.code
-
-
-def sign_up(hub_url: str, name: str, password: str) -> str:
-    session = HubSession(hub_url)
-    _, _, page = session.request("/hub/signup")
-    form = {"username": name, "signup_password": password,
-            "signup_password_confirmation": password, "_xsrf": XSRF_RE.search(page)[1]}  # fmt: skip
-    return session.request("/hub/signup", form)[2]
 
 
 def logs_in(hub_url: str, name: str, password: str) -> bool:
