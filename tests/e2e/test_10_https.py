@@ -27,9 +27,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import testinfra
 from browser import CHROMIUM, CHROMIUM_ARGS, log_in, new_person, open_lab, run_cell, screenshot
-from conftest import fresh_guest, hubctl, passwords_in, run_install, ssh_options_env, write_config
+from conftest import (
+    fresh_guest,
+    hubctl,
+    passwords_in,
+    run_install,
+    ssh_host_of,
+    ssh_options_env,
+    write_config,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -183,17 +190,7 @@ def guest():
 
 @pytest.fixture(scope="module")
 def host(guest, tmp_path_factory):
-    ssh_config = tmp_path_factory.mktemp("ssh") / "config"
-    options = "\n".join(
-        f"  {opt.split('=', 1)[0]} {opt.split('=', 1)[1]}"
-        for opt in guest.ssh_options
-        if opt != "-o"
-    )
-    ssh_config.write_text(
-        f"Host hub\n  HostName {guest.spec.address}\n  User root\n"
-        f"  IdentityFile {guest.spec.ssh_key}\n{options}\n"
-    )
-    return testinfra.get_host("ssh://hub", ssh_config=str(ssh_config))
+    return ssh_host_of(guest, tmp_path_factory.mktemp("ssh"))
 
 
 @pytest.fixture(scope="module")
