@@ -16,6 +16,7 @@ from hubctl.commands.status import status
 from hubctl.commands.uninstall import uninstall
 from hubctl.commands.users import users
 from hubctl.errors import HubctlError
+from hubctl.plugins import cli_commands
 
 
 class Hubctl(click.Group):
@@ -53,7 +54,23 @@ hubctl.add_command(restore)
 hubctl.add_command(plugins)
 
 
+def add_plugin_commands(group: click.Group) -> None:
+    """The installed plugins' commands; one whose name is taken is left out with a warning."""
+    try:
+        commands, warnings = cli_commands()
+    except HubctlError as error:  # two plugins under one name: `hubctl plugins list` says so
+        commands, warnings = [], [str(error)]
+    for plugin, command in commands:
+        if command.name in group.commands:
+            warnings.append(f"plugin '{plugin}': command '{command.name}' is taken: left out")
+        else:
+            group.add_command(command)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 def main() -> None:
+    add_plugin_commands(hubctl)
     hubctl()
 
 

@@ -7,12 +7,15 @@ before Ansible starts, and return plain data; "VM" hooks run on the hub's VM in 
 hub's venv.
 """
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import pluggy
 from pydantic import BaseModel
 
 from hubctl.config.schema import HubConfig
+
+if TYPE_CHECKING:  # the VM's hub venv, which imports this module too, has no click
+    import click
 
 hookspec = pluggy.HookspecMarker("hubctl")
 hookimpl = pluggy.HookimplMarker("hubctl")
@@ -32,6 +35,18 @@ class AnsibleRole(TypedDict):
 
     path: str
     vars: dict
+
+
+class ServerOptions(TypedDict, total=False):
+    """What a plugin adds to one start of a user's server. `args` go to jupyterhub-singleuser
+    (e.g. "--ServerApp.terminals_enabled=False"); `environment` is added to the server's;
+    `properties` are systemd unit properties: a path-list property the core sets too
+    (ReadWritePaths, BindReadOnlyPaths, ...) gets the plugin's value appended, any other
+    replaces the core's."""
+
+    args: list[str]
+    environment: dict[str, str]
+    properties: dict[str, str]
 
 
 @hookspec
@@ -87,6 +102,31 @@ def hubctl_new_user(settings: BaseModel | None, name: str, home: str) -> None:
     Where: the VM, as root, in the hub's venv. When: right after hubctl creates the Linux
     user `name` (home folder `home`, 0700), before that user's first server starts.
     Returns nothing; an exception stops that server's start and is logged by the hub.
-    Not called yet: the call and the plugins' code in the hub's venv come with the
-    built-ins that need it (datasets).
+    """
+
+
+@hookspec
+def hubctl_pre_spawn(
+    settings: BaseModel | None, user: str, groups: list[str], home: str
+) -> ServerOptions:
+    """Prepare one start of a user's server.
+
+    Where: the VM, as root, in the hub's venv. When: before each start of `user`'s server,
+    after their Linux user exists. `groups` are their hub groups: nbgrader-ID for a
+    course's students, formgrade-ID for its instructors and graders. May prepare their home
+    (`home`; chown what you create to the user). Returns options for this start only, or
+    an empty dict; an exception stops the start and is logged by the hub.
+    """
+
+
+@hookspec
+def hubctl_cli_commands() -> "list[click.Command]":
+    """Commands this plugin adds to `hubctl` (e.g. `hubctl exam start`).
+
+    Where: instructor's machine. When: each time `hubctl` starts, for every installed
+    plugin, enabled or not (so there are no settings). Returns click commands or groups;
+    one whose name the core or another plugin has is left out with a warning. A command
+    that acts on the VM takes the core's target options
+    (hubctl.commands.options.target_options) and runs its plugin's code there in the hub's
+    venv (hubctl.ansible.remote.call, `module=`).
     """

@@ -95,6 +95,26 @@ def describe_installed() -> list[PluginInfo]:
     return infos
 
 
+def cli_commands() -> tuple[list[tuple[str, object]], list[str]]:
+    """The commands every installed plugin adds to `hubctl`: ([(plugin, command)], warnings).
+    A plugin that fails to load costs its own commands, never the CLI."""
+    manager = new_manager()
+    commands, warnings = [], []
+    for name, point in installed().items():
+        try:
+            plugin = load(manager, point)
+        except PluginError as error:
+            warnings.append(f"{error} (its commands are missing)")
+            continue
+        caller = manager.subset_hook_caller(
+            "hubctl_cli_commands",
+            remove_plugins=[p for p in manager.get_plugins() if p is not plugin],
+        )
+        for answer in caller():
+            commands.extend((name, command) for command in answer)
+    return commands, warnings
+
+
 class EnabledPlugins:
     """The plugins hub.yaml enables, loaded, with their validated settings."""
 

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ def guest():
 @contextmanager
 def fresh_guest(name: str, slot: int):
     """A newly booted guest, destroyed afterwards. Slots: 1 e2ehub, 2 e2efresh, 3 e2erestore,
-    4 e2eupgrade, 5 e2euninst, 6 e2etls, 7 e2efw (the firewall), 8 e2eplugin."""
+    4 e2eupgrade, 5 e2euninst, 6 e2etls, 7 e2efw (the firewall), 8 e2eplugin (plugins)."""
     index = E2E_INDEX_BASE + slot
     # The machine name is also the host's interface (ve-NAME), which stopping a guest
     # deletes: with the index in it, runs side by side never take down each other's network.
@@ -177,3 +178,30 @@ def cli(guest, installed):
 @pytest.fixture(scope="session")
 def hub_url(guest, installed) -> str:
     return f"http://{guest.spec.address}"
+
+
+# The plugins' e2e modules (test_1[1-3]_plugin*.py) share one guest where hub.yaml enables
+# every built-in plugin with these settings: one install instead of one per plugin.
+PLUGIN_SETTINGS = {
+    "packages": {"pip": ["humanize==4.17.0"], "apt": ["jq"]},
+}
+
+
+@pytest.fixture(scope="session")
+def plugin_guest():
+    with fresh_guest("e2eplugin", slot=8) as machine:
+        yield machine
+
+
+@pytest.fixture(scope="session")
+def plugin_install(plugin_guest, tmp_path_factory) -> Install:
+    config_path = write_config(
+        plugin_guest, tmp_path_factory.mktemp("plugins") / "hub.yaml", plugins=PLUGIN_SETTINGS
+    )
+    started = time.monotonic()
+    result = run_install(plugin_guest, config_path, check=False)
+    if result.returncode:
+        journal = plugin_guest.run(["journalctl", "-u", "jupyterhub", "-n", "80", "--no-pager"])
+        pytest.fail(f"install failed:\n{result.stderr}\nhub journal:\n{journal.stdout}")
+    print(f"FIGURE first install with every built-in plugin: {time.monotonic() - started:.0f} s")
+    return Install(config_path, result.stdout, passwords_in(result.stdout))

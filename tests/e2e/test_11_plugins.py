@@ -1,42 +1,32 @@
-"""The `packages` built-in plugin on its own fresh guest: hub.yaml enables it with a pinned
-pip package and an apt package; the install puts them in once, a student's kernel imports
-the pip package, and a second install changes nothing and restarts nothing."""
+"""The `packages` built-in plugin, on the guest with every built-in plugin (conftest's
+PLUGIN_SETTINGS: a pinned pip package and an apt package): the install puts them in once,
+a student's kernel imports the pip package, and a second install of all the plugins changes
+nothing and restarts nothing."""
 
 import re
 import time
 
 import pytest
 from browser import launch_browser, log_in, new_person, open_lab, run_cell
-from conftest import fresh_guest, passwords_in, run_install, write_config
+from conftest import PLUGIN_SETTINGS, run_install
 from playwright.sync_api import sync_playwright
 
-PIP_PACKAGE = "humanize"
-PIP_VERSION = "4.17.0"  # pure Python, no dependencies, not in the students' pinned set
-APT_PACKAGE = "jq"
+# humanize: pure Python, no dependencies, not in the students' pinned set
+PIP_PACKAGE, PIP_VERSION = PLUGIN_SETTINGS["packages"]["pip"][0].split("==")
+APT_PACKAGE = PLUGIN_SETTINGS["packages"]["apt"][0]
 STUDENT = "cara"  # a student of math2: the install makes her account
 USER_PYTHON = "/opt/hubctl/user/bin/python3"
 HUB_PID = "systemctl show -p MainPID --value jupyterhub configurable-http-proxy"
 
 
 @pytest.fixture(scope="module")
-def machine():
-    with fresh_guest("e2eplugin", slot=8) as guest:
-        yield guest
+def machine(plugin_guest):
+    return plugin_guest
 
 
 @pytest.fixture(scope="module")
-def installed(machine, tmp_path_factory):
-    packages = {"pip": [f"{PIP_PACKAGE}=={PIP_VERSION}"], "apt": [APT_PACKAGE]}
-    config = write_config(
-        machine, tmp_path_factory.mktemp("plugins") / "hub.yaml", plugins={"packages": packages}
-    )
-    started = time.monotonic()
-    result = run_install(machine, config, check=False)
-    if result.returncode:  # the guest goes with the module: show why the hub did not come up
-        journal = machine.run(["journalctl", "-u", "jupyterhub", "-n", "80", "--no-pager"])
-        pytest.fail(f"install failed:\n{result.stderr}\nhub journal:\n{journal.stdout}")
-    print(f"FIGURE first install with the packages plugin: {time.monotonic() - started:.0f} s")
-    return config, passwords_in(result.stdout)
+def installed(plugin_install):
+    return plugin_install.config_path, plugin_install.passwords
 
 
 def guest_output(machine, command: str) -> str:
@@ -94,6 +84,6 @@ def test_a_second_install_changes_and_restarts_nothing(machine, installed):
     before = guest_output(machine, HUB_PID)
     started = time.monotonic()
     result = run_install(machine, config)
-    print(f"FIGURE second install with the packages plugin: {time.monotonic() - started:.0f} s")
+    print(f"FIGURE second install with every built-in plugin: {time.monotonic() - started:.0f} s")
     assert re.search(r"^Done in \d+s: 0 changed\.", result.stdout, re.M), result.stdout
     assert guest_output(machine, HUB_PID) == before
