@@ -232,3 +232,5 @@ def test_git_over_http_works_in_her_server_through_the_hubs_proxy(
         raise
     head = git(repo.work, "rev-parse", "HEAD")
     assert output == f"{machine.spec.proxy_url} ['{head}']"
+    proxied = machine.spec.tinyproxy_log.read_text(errors="replace")
+    assert f"GET {url}/info/refs" in proxied  # through the proxy, not around it

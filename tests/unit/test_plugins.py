@@ -122,7 +122,7 @@ def test_plugins_list_json():
             "version": "0.1.0",
             "source": "built-in",
             "hooks": ["hubctl_plugin_schema", "hubctl_user_packages"],
-        }
+        },
     ]
 
 
