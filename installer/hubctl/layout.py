@@ -9,6 +9,8 @@ PROXY_TOKEN_ENV_FILE = f"{SECRETS_DIR}/proxy-auth-token.env"
 ADMIN_TOKEN_FILE = f"{SECRETS_DIR}/hubctl-api-token"
 # What the enabled plugins add to JupyterHub's config (hubctl_hub_config), as JSON.
 PLUGIN_HUB_CONFIG_FILE = f"{ETC}/plugins-hub-config.json"
+# The enabled plugins for their VM hooks: [{name, module, settings}] (settings may be secret).
+PLUGINS_FILE = f"{ETC}/plugins.json"
 STATE_DIR = "/var/lib/hubctl"
 DATABASE_FILE = f"{STATE_DIR}/jupyterhub.sqlite"
 # Packages the install added (not the VM's own): what `hubctl uninstall` purges.
@@ -20,6 +22,7 @@ PREFIX = "/opt/hubctl"
 HUB_VENV = f"{PREFIX}/hub"
 USER_VENV = f"{PREFIX}/user"
 LIB_DIR = f"{PREFIX}/lib"
+PLUGINS_CODE_DIR = f"{PREFIX}/plugins"  # the enabled plugins' packages, on the hub venv's path
 # sha256 of the hub code archive last unpacked: another one means an upgrade (backup first).
 HUB_CODE_CHECKSUM_FILE = f"{PREFIX}/hub-code.sha256"
 # Jupyter config per role (JUPYTER_CONFIG_PATH of each server): what JupyterLab shows whom.
@@ -32,6 +35,10 @@ COURSES_DIR = f"{NBGRADER_DIR}/courses"
 GRADER_PREFIX = "grader-"  # Linux account that owns a course's files and runs its formgrader
 COURSE_GROUP_PREFIX = "hubctl-"  # Linux group of a course's students: the exchange's gate
 FORMGRADER_FIRST_PORT = 10100
+# Each course's formgrader is its own unit, an external hub service: the hub neither starts
+# it nor waits for it (JupyterHub gives a managed service 10 s, then exits).
+FORMGRADER_UNIT_TEMPLATE = "hubctl-formgrader@.service"
+FORMGRADER_ENV_DIR = f"{ETC}/formgraders"  # COURSE.env: what the hub would give a service
 HUB_UNIT = "jupyterhub.service"
 PROXY_UNIT = "configurable-http-proxy.service"
 # hubctl's nftables table, loaded by its own unit (not nftables.service, whose stock
@@ -63,6 +70,15 @@ def course_group(course_id: str) -> str:
 
 def course_dir(course_id: str) -> str:
     return f"{COURSES_DIR}/{course_id}"
+
+
+def formgrader_unit(course_id: str) -> str:
+    return FORMGRADER_UNIT_TEMPLATE.replace("@", f"@{course_id}")
+
+
+def formgrader_token_file(course_id: str) -> str:
+    """JUPYTERHUB_API_TOKEN=... of the course's formgrader (made once, 0600)."""
+    return f"{SECRETS_DIR}/formgrader-{course_id}.env"
 
 
 def as_dict() -> dict[str, object]:
