@@ -136,11 +136,17 @@ def as_student(machine, command: str) -> str:
     return guest_output(machine, f"runuser -u {STUDENT} -- sh -c '{command}'")
 
 
-def the_link(machine, installed) -> str:
-    config, _ = installed
-    hub = f"http://{machine.spec.address}"
-    result = hubctl("git-content", "link", "math2", "--config", str(config), "--hub-url", hub)
-    return result.stdout.strip()
+@pytest.fixture(scope="module")
+def the_link(machine, installed, plugin_cli):
+    """`hubctl git-content link` of the hubctl that installed the hub (pip-installed)."""
+
+    def run() -> str:
+        config, _ = installed
+        hub = f"http://{machine.spec.address}"
+        args = ["git-content", "link", "math2", "--config", str(config), "--hub-url", hub]
+        return hubctl(*args, cli=plugin_cli).stdout.strip()
+
+    return run
 
 
 def open_link(page, link: str, tmp_path: Path) -> None:
@@ -160,9 +166,9 @@ def open_link(page, link: str, tmp_path: Path) -> None:
         raise
 
 
-def test_the_link_command_prints_nbgitpullers_link(machine, installed, repo):
+def test_the_link_command_prints_nbgitpullers_link(machine, the_link, repo):
     assert PLUGIN_SETTINGS["git_content"]["courses"]["math2"]["repo"].endswith(REPO_NAME + ".git")
-    assert the_link(machine, installed) == (
+    assert the_link() == (
         f"http://{machine.spec.address}/hub/user-redirect/git-pull"
         f"?repo=git%3A//{PLUGIN_GIT_HOST}/{REPO_NAME}.git&branch=main"
         f"&targetpath={REPO_NAME}&urlpath=lab/tree/{REPO_NAME}/"
@@ -178,9 +184,9 @@ def test_nbgitpuller_is_a_server_extension_of_students_servers(machine, installe
     assert re.search(r"nbgitpuller\s+1\.3\.0\s+OK", listing), listing
 
 
-def test_the_link_puts_the_repository_in_her_home_as_hers(machine, installed, repo, page, tmp_path):
+def test_the_link_puts_the_repository_in_her_home_as_hers(machine, the_link, repo, page, tmp_path):
     started = time.monotonic()
-    open_link(page, the_link(machine, installed), tmp_path)
+    open_link(page, the_link(), tmp_path)
     print(f"FIGURE first open of the git_content link (spawn + clone): "
           f"{time.monotonic() - started:.1f} s")  # fmt: skip
     owners = guest_output(machine, f"stat -c '%U:%G %a' {FOLDER} {FOLDER}/intro.ipynb")
@@ -190,7 +196,7 @@ def test_the_link_puts_the_repository_in_her_home_as_hers(machine, installed, re
 
 
 def test_the_same_link_later_brings_new_commits_and_keeps_her_edits(
-    machine, installed, repo, page, tmp_path
+    machine, the_link, repo, page, tmp_path
 ):
     as_student(machine, f"echo my own note >> {FOLDER}/README.md")
     second = repo.commit(
@@ -198,7 +204,7 @@ def test_the_same_link_later_brings_new_commits_and_keeps_her_edits(
         "Week 2",
     )
     started = time.monotonic()
-    open_link(page, the_link(machine, installed), tmp_path)
+    open_link(page, the_link(), tmp_path)
     page.locator(".jp-DirListing-item", has_text="week2.ipynb").wait_for()
     print(f"FIGURE second open of the git_content link (merge): {time.monotonic() - started:.1f} s")
     assert guest_output(machine, f"cat {FOLDER}/week2.ipynb") == notebook("# 2")
