@@ -76,7 +76,11 @@ def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = 
         "hubctl_instructors": instructors,
         "hubctl_course_people": course_people(config),
         "hubctl_formgraders": [
-            {"id": course.id, "environment": formgrader_environment(config, index)}
+            {
+                "id": course.id,
+                "unit": layout.formgrader_unit(course.id),
+                "environment": formgrader_environment(config, index),
+            }
             for index, course in enumerate(config.courses)
         ],
         "hubctl_tls_files": tls_files(config),
