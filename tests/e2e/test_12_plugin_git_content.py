@@ -180,6 +180,7 @@ def test_nbgitpuller_is_a_server_extension_of_students_servers(machine, installe
         machine,
         f"JUPYTER_CONFIG_PATH={STUDENT_PROFILE} {USER_VENV_BIN}/jupyter server extension list 2>&1",
     )
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", listing)  # jupyter colours "enabled" and "OK"
     assert re.search(r"nbgitpuller\s+enabled", listing), listing
     assert re.search(r"nbgitpuller\s+1\.3\.0\s+OK", listing), listing
 
