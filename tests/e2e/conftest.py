@@ -188,8 +188,12 @@ def hub_url(guest, installed) -> str:
 # The plugins' e2e modules (test_1[1-3]_plugin*.py) share one guest where hub.yaml enables
 # every built-in plugin and the third-party example with these settings: one install
 # instead of one per plugin.
+# git_content: a repository the test makes on this machine, served by `git daemon` on the
+# host side of the plugin guest's veth (test_12_plugin_git_content.py starts it).
+PLUGIN_GIT_HOST = f"10.77.{E2E_INDEX_BASE + 8}.1"
 PLUGIN_SETTINGS = {
     "packages": {"pip": ["humanize==4.17.0"], "apt": ["jq"]},
+    "git_content": {"courses": {"math2": {"repo": f"git://{PLUGIN_GIT_HOST}/math2-notes.git"}}},
     "example": {"greeting": "Welcome to the course"},
 }
 EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "plugin_example"

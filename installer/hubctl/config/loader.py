@@ -99,10 +99,13 @@ def describe_error(err: dict, model: type[BaseModel] = HubConfig, prefix: tuple 
 
 
 def _known_keys(loc: tuple, model: type[BaseModel]) -> list[str]:
+    mapping_key = False  # the part after a dict[str, Model] field is a key of the user's
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or mapping_key:
+            mapping_key = False
             continue
         annotation = model.model_fields[str(part)].annotation
+        mapping_key = getattr(annotation, "__origin__", None) is dict
         candidates = [annotation, *getattr(annotation, "__args__", ())]
         nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
         if not nested:
