@@ -34,13 +34,7 @@ def hubctl_user_packages() -> UserPackages:
 
 @hookimpl
 def hubctl_ansible_roles() -> list[AnsibleRole]:
-    plugins_dir = f"{layout.LIB_DIR}/plugins"  # where `hubctl install` copies plugins' code
-    return [
-        {
-            "path": str(ROLE),
-            "vars": {"hubctl_exam_hub_venv": layout.HUB_VENV, "hubctl_exam_plugins_dir": plugins_dir},
-        }
-    ]
+    return [{"path": str(ROLE), "vars": {"hubctl_exam_hub_venv": layout.HUB_VENV}}]
 
 
 @hookimpl

@@ -2,11 +2,24 @@
 
 import click
 
-from hubctl.ansible.remote import call
+from hubctl.ansible import remote
 from hubctl.commands.options import resolve_target, target_options
+from hubctl.errors import HubctlError
 from hubctl_plugins.exam.timing import FORMS, BadTime, check_form
 
 MODULE = "hubctl_plugins.exam.vm"
+
+
+def call(target, action: str, request: dict, ask_become_pass: bool) -> dict:
+    try:
+        return remote.call(target, action, request, ask_become_pass, module=MODULE)
+    except HubctlError as error:
+        if str(error).startswith("no hubctl hub on"):  # the VM has no plugin code at all
+            raise HubctlError(
+                f"no exam plugin on {target.label}: add `exam: {{}}` under plugins: in"
+                " hub.yaml and run `hubctl install`"
+            ) from None
+        raise
 
 
 def until_form(ctx, param, value: str | None) -> str | None:
@@ -32,7 +45,7 @@ def start(course, until, host_spec, ssh_key, ask_become_pass):
     nbgitpuller, and nothing they run reaches beyond the VM until `hubctl exam stop`
     (or --until). Instructors, graders and other courses are not affected."""
     target = resolve_target(host_spec, ssh_key, "starting an exam")
-    answer = call(target, "start", {"course": course, "until": until}, ask_become_pass, module=MODULE)
+    answer = call(target, "start", {"course": course, "until": until}, ask_become_pass)
     if answer["again"]:
         click.echo(f"The exam in {course} was already running.")
     else:
@@ -51,7 +64,7 @@ def stop(course, host_spec, ssh_key, ask_become_pass):
     """End COURSE's exam: its students get the network back and their running servers
     restart as before."""
     target = resolve_target(host_spec, ssh_key, "stopping an exam")
-    answer = call(target, "stop", {"course": course}, ask_become_pass, module=MODULE)
+    answer = call(target, "stop", {"course": course}, ask_become_pass)
     click.echo(
         f"Exam ended in {course}: {len(answer['restarted'])} running servers restarted as before."
     )
@@ -62,7 +75,7 @@ def stop(course, host_spec, ssh_key, ask_become_pass):
 def status(host_spec, ssh_key, ask_become_pass):
     """The exams running now, with their start and end."""
     target = resolve_target(host_spec, ssh_key, "reading the exams")
-    answer = call(target, "status", {}, ask_become_pass, module=MODULE)
+    answer = call(target, "status", {}, ask_become_pass)
     if not answer["exams"]:
         click.echo("No exam is running.")
     for item in answer["exams"]:

@@ -2,6 +2,7 @@
 uids of their students in the nftables table (nft.py). Runs as root (the hub, its spawner's
 hook, `python -m hubctl_plugins.exam.vm`)."""
 
+import contextlib
 import grp
 import json
 import pwd
@@ -63,10 +64,9 @@ def uids(exams: dict[str, dict]) -> set[int]:
     found = set()
     for course, exam in exams.items():
         for name in students(course, exam):
-            try:
+            # no Linux user yet: the spawner's hook adds them at their first start
+            with contextlib.suppress(KeyError):
                 found.add(pwd.getpwnam(name).pw_uid)
-            except KeyError:
-                pass  # no Linux user yet: the spawner's hook adds them at their first start
     return found
 
 

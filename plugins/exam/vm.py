@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hubctl.hub.hubapi import HubApi, HubApiError
@@ -109,9 +108,13 @@ def restart_servers(api: HubApi, names: set[str]) -> list[str]:
     waiting = set(running)
     while waiting:
         users = api.users()
-        waiting = {name for name in waiting if users[name].get("server") or users[name].get("pending")}
+        waiting = {
+            name for name in waiting if users[name].get("server") or users[name].get("pending")
+        }
         if waiting and time.monotonic() > deadline:
-            raise HubApiError(f"servers did not stop in {STOP_WAIT_SECONDS} s: {', '.join(sorted(waiting))}")
+            raise HubApiError(
+                f"servers did not stop in {STOP_WAIT_SECONDS} s: {', '.join(sorted(waiting))}"
+            )
         time.sleep(0.5 if waiting else 0)
     for name in running:
         api.call("POST", f"/users/{name}/server")
@@ -123,14 +126,15 @@ def set_timer(course: str, until) -> None:
     do not survive a reboot: the boot unit sets them again (reconcile)."""
     unit = TIMER.format(course)
     subprocess.run(["systemctl", "stop", f"{unit}.timer"], capture_output=True, check=False)
-    subprocess.run(["systemctl", "reset-failed", f"{unit}.service"], capture_output=True, check=False)
+    subprocess.run(
+        ["systemctl", "reset-failed", f"{unit}.service"], capture_output=True, check=False
+    )
     if until is None:
         return
-    plugins_path = Path(exams.__file__).parents[2]  # wherever the install put the plugins
     at = until.astimezone(exams.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     subprocess.run(
         ["systemd-run", f"--unit={unit}", f"--on-calendar={at}", "--timer-property=AccuracySec=1s",
-         f"--setenv=PYTHONPATH={plugins_path}", "--", sys.executable, "-m",
+         "--", sys.executable, "-m",
          "hubctl_plugins.exam.vm", "stop", course],
         capture_output=True, text=True, check=True,
     )  # fmt: skip

@@ -183,7 +183,9 @@ def hub_url(guest, installed) -> str:
 # The plugins' e2e modules (test_1[1-3]_plugin*.py) share one guest where hub.yaml enables
 # every built-in plugin with these settings: one install instead of one per plugin.
 PLUGIN_SETTINGS = {
-    "packages": {"pip": ["humanize==4.17.0"], "apt": ["jq"]},
+    # nbgitpuller: so test_13_plugin_exam sees the exam turn a real /git-pull off
+    "packages": {"pip": ["humanize==4.17.0", "nbgitpuller==1.3.0"], "apt": ["jq"]},
+    "exam": {},
 }
 
 
