@@ -14,11 +14,12 @@ from hubctl.hookspecs import AnsibleRole, ServerOptions, UserPackages, hookimpl
 
 ROLE = Path(__file__).parent / "hubctl_exam"  # the Ansible role: the boot unit
 # JupyterHub passes these to jupyterhub-singleuser (jupyter_server's ServerApp). Terminals:
-# the handlers are not loaded (their API answers 404); nbgitpuller's /git-pull goes with its
-# extension. No spaces: the list travels through systemd-run.
+# their handlers are not loaded (the API answers 404); nbgitpuller's /git-pull goes with its
+# server extension (a key=value per extension: ServerApp's jpserver_extensions is a dict).
 EXAM_ARGS = [
     "--ServerApp.terminals_enabled=False",
-    '--ServerApp.jpserver_extensions={"nbgitpuller":False,"jupyter_server_terminals":False}',
+    "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
+    "--ServerApp.jpserver_extensions=nbgitpuller=False",
 ]
 
 
