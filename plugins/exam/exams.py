@@ -6,6 +6,7 @@ import contextlib
 import grp
 import json
 import pwd
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from hubctl_plugins.exam import nft
 
 STATE_DIR = Path(layout.STATE_DIR) / "exams"
 STUDENTS_GROUP = "nbgrader-{}"  # the hub group of a course's students
+APPLIED_FILE = "applied-uids"  # beside the exams' files: the uids the loaded table has
+# Its role's unit: `python -m hubctl_plugins.exam.vm reconcile` as root, at boot and when
+# the hub (which has no CAP_NET_ADMIN) needs the table reloaded.
+RELOAD_UNIT = "hubctl-exam.service"
 
 
 def now() -> datetime:
@@ -74,7 +79,18 @@ def apply(exams: dict[str, dict] | None = None) -> set[int]:
     """Load the table for `exams` (default: those running); returns the uids shut out."""
     shut_out = uids(running() if exams is None else exams)
     nft.load(shut_out)
+    STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (STATE_DIR / APPLIED_FILE).write_text(" ".join(str(uid) for uid in sorted(shut_out)))
     return shut_out
+
+
+def applied() -> set[int]:
+    path = STATE_DIR / APPLIED_FILE
+    return {int(uid) for uid in path.read_text().split()} if path.exists() else set()
+
+
+def reload_as_root() -> None:
+    subprocess.run(["systemctl", "start", RELOAD_UNIT], check=True, capture_output=True)
 
 
 def exam_courses_of(groups: list[str]) -> list[str]:
@@ -83,12 +99,14 @@ def exam_courses_of(groups: list[str]) -> list[str]:
 
 
 def enter(user: str, courses: list[str]) -> None:
-    """A student of `courses` starts a server during their exam: make sure the table has
-    them (a student may have had no Linux user when the exam started)."""
+    """A student of `courses` starts a server during their exam (in the hub's process): make
+    sure the table has them. One who had no Linux user when the exam started, or joined the
+    course since, is recorded and the table reloaded before the server starts."""
     exams = running()
     for course in courses:
         exam = exams[course]
-        if user not in students(course, exam):
+        if user not in exam.get("students", []):
             exam["students"] = sorted({*exam.get("students", []), user})
             write(course, exam)
-    apply(exams)
+    if pwd.getpwnam(user).pw_uid not in applied():
+        reload_as_root()

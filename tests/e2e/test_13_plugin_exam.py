@@ -19,6 +19,7 @@ from playwright.sync_api import sync_playwright
 COURSE, OTHER_COURSE = "math2", "cs101"
 STUDENT = "cara"  # math2's student: the install makes her account
 OTHER = "ozzy"  # a cs101 student, made here with the CLI
+LATE = "dora"  # joins math2 during its exam
 HUB_PYTHON = "/opt/hubctl/hub/bin/python3"
 STATE_DIR = "/var/lib/hubctl/exams"
 RESTART_SECONDS = 240
@@ -237,11 +238,28 @@ def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli
     assert status.startswith(f"{COURSE}: since ") and "ends at `hubctl exam stop`" in status
 
 
+def test_a_student_who_joins_during_the_exam_is_cut_off_at_her_first_start(machine, exam_cli, code):
+    exam_cli("users", "add", LATE, "--course", COURSE)
+    # Her first server start, through the hub's API as the hub's own service: the hub has no
+    # CAP_NET_ADMIN, so the spawner's hook has the plugin's unit reload the table.
+    start = "from hubctl.hub.hubapi import HubApi; HubApi().call('POST', '/users/dora/server')"
+    machine.run([HUB_PYTHON, "-c", start])
+    wait_for_new_server(machine, LATE, "0")
+    assert connects_as(machine, LATE, code).startswith("FAILED")
+    command = guest_output(machine, f"systemctl show -p ExecStart jupyter-{LATE}-singleuser")
+    assert "--ServerApp.terminals_enabled=False" in command
+
+
 def test_after_the_exam_all_is_as_before(machine, people, exam_cli, code, tmp_path):
-    before = server_pid(machine, STUDENT)
+    before = {name: server_pid(machine, name) for name in (STUDENT, LATE)}
     output = exam_cli("exam", "stop", COURSE).stdout
-    assert f"Exam ended in {COURSE}: 1 running servers restarted as before." in output
-    wait_for_new_server(machine, STUDENT, before)
+    assert f"Exam ended in {COURSE}: 2 running servers restarted as before." in output
+    for name in (STUDENT, LATE):
+        wait_for_new_server(machine, name, before[name])
+    assert "terminals_enabled" not in guest_output(
+        machine, f"systemctl show -p ExecStart jupyter-{LATE}-singleuser"
+    )
+    assert connects_as(machine, LATE, code) == "CONNECTED CONNECTED"
     seen = people.probe(STUDENT, code, tmp_path)
     assert seen == {"kernel": "CONNECTED CONNECTED", "terminals": 200, "git-pull": True}
     assert connects_as(machine, STUDENT, code) == "CONNECTED CONNECTED"

@@ -87,10 +87,12 @@ def test_the_exam_args_parse_as_jupyter_server_reads_them():
 
 @pytest.fixture
 def state(tmp_path, monkeypatch):
-    """The exams' state in tmp_path; the table's loads recorded instead of run."""
+    """The exams' state in tmp_path; the table's loads and the hub's requests to reload it
+    (as root, through the plugin's unit) recorded instead of run."""
     monkeypatch.setattr(exams, "STATE_DIR", tmp_path / "exams")
     loaded = []
     monkeypatch.setattr(nft, "load", loaded.append)
+    monkeypatch.setattr(exams, "reload_as_root", lambda: loaded.append("reload"))
     return loaded
 
 
@@ -99,7 +101,12 @@ def test_a_student_of_a_course_under_exam_starts_in_exam_mode(state):
     options = exam_plugin.hubctl_pre_spawn(user="root", groups=["nbgrader-math2"])
     assert options == {"args": exam_plugin.EXAM_ARGS}
     assert exams.read_all()["math2"]["students"] == ["root"]  # recorded for later loads
-    assert state == [{0}]  # root's uid: a user with no Linux group membership still counts
+    assert state == ["reload"]  # root's uid was not in the table yet
+    state.clear()
+    assert exams.apply() == {0}  # the reload: a user outside the Linux group still counts
+    assert exams.applied() == {0}
+    exam_plugin.hubctl_pre_spawn(user="root", groups=["nbgrader-math2"])
+    assert state == [{0}]  # in the table already: no reload
 
 
 @pytest.mark.parametrize(
