@@ -100,7 +100,7 @@ def course_students(api: HubApi, course: str) -> set[str]:
 def restart_servers(api: HubApi, names: set[str]) -> list[str]:
     """Stop the running servers of `names`, wait for them to be gone, start them again: the
     spawner's hook then gives each the options of the exam (or none, after it)."""
-    users = api.users()
+    users = wait_settled(api, names)  # a server still starting would keep its old options
     running = sorted(name for name in names if users.get(name, {}).get("server"))
     for name in running:
         api.call("DELETE", f"/users/{name}/server")
@@ -117,8 +117,36 @@ def restart_servers(api: HubApi, names: set[str]) -> list[str]:
             )
         time.sleep(0.5 if waiting else 0)
     for name in running:
+        wait_unloaded(f"jupyter-{name}-singleuser.service")
         api.call("POST", f"/users/{name}/server")
     return running
+
+
+def wait_settled(api: HubApi, names: set[str]) -> dict[str, dict]:
+    """The hub's users once none of `names` has a start or stop under way."""
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while True:
+        users = api.users()
+        if not any(users.get(name, {}).get("pending") for name in names):
+            return users
+        if time.monotonic() > deadline:
+            raise HubApiError(f"servers still starting or stopping after {STOP_WAIT_SECONDS} s")
+        time.sleep(1)
+
+
+def wait_unloaded(unit: str, seconds: float = 30) -> None:
+    """SystemdSpawner's systemd-run fails while the stopped unit is still loaded (anything
+    that asked systemd about it keeps it a moment): wait for systemd to let it go. Asking
+    with list-units does not load it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        listed = subprocess.run(
+            ["systemctl", "list-units", "--all", "--plain", "--no-legend", unit],
+            capture_output=True, text=True, check=False,
+        ).stdout  # fmt: skip
+        if not listed.strip():
+            return
+        time.sleep(0.5)
 
 
 def set_timer(course: str, until) -> None:
