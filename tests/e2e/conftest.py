@@ -195,6 +195,7 @@ PLUGIN_SETTINGS = {
     "packages": {"pip": ["humanize==4.17.0"], "apt": ["jq"]},
     "git_content": {"courses": {"math2": {"repo": f"git://{PLUGIN_GIT_HOST}/math2-notes.git"}}},
     "example": {"greeting": "Welcome to the course"},
+    "exam": {},
 }
 EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "plugin_example"
 
