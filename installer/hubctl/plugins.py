@@ -128,7 +128,7 @@ class EnabledPlugins:
             if point is None:
                 raise PluginError(f"{source}: plugins.{name}: {_unknown(name, available)}")
             plugin = load(self.manager, point)
-            self.settings[name] = _validate(self.manager, plugin, name, raw or {}, source)
+            self.settings[name] = _validate(self.manager, plugin, name, raw or {}, source, config)
 
     def call(self, hook: str, **kwargs) -> list[tuple[str, object]]:
         """Call `hook` of each enabled plugin with its own settings: [(name, result)]."""
@@ -232,7 +232,12 @@ def _version(text: str) -> str:
 
 
 def _validate(
-    manager: pluggy.PluginManager, plugin: ModuleType, name: str, raw: object, source: str
+    manager: pluggy.PluginManager,
+    plugin: ModuleType,
+    name: str,
+    raw: object,
+    source: str,
+    config: HubConfig,
 ) -> BaseModel | None:
     from hubctl.config.loader import describe_error  # the core's wording, one rule for both
 
@@ -253,7 +258,8 @@ def _validate(
             f"{source}: plugins.{name}: expected a mapping of its settings (got {raw!r})"
         )
     try:
-        return model.model_validate(raw)
+        # validators may check the settings against hub.yaml (info.context["config"])
+        return model.model_validate(raw, context={"config": config})
     except ValidationError as error:
         lines = [
             f"{source}: {describe_error(err, model, ('plugins', name))}" for err in error.errors()
