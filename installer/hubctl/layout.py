@@ -9,6 +9,8 @@ PROXY_TOKEN_ENV_FILE = f"{SECRETS_DIR}/proxy-auth-token.env"
 ADMIN_TOKEN_FILE = f"{SECRETS_DIR}/hubctl-api-token"
 # What the enabled plugins add to JupyterHub's config (hubctl_hub_config), as JSON.
 PLUGIN_HUB_CONFIG_FILE = f"{ETC}/plugins-hub-config.json"
+# The enabled plugins for their VM hooks: [{name, module, settings}] (settings may be secret).
+PLUGINS_FILE = f"{ETC}/plugins.json"
 STATE_DIR = "/var/lib/hubctl"
 DATABASE_FILE = f"{STATE_DIR}/jupyterhub.sqlite"
 # Packages the install added (not the VM's own): what `hubctl uninstall` purges.
@@ -20,6 +22,7 @@ PREFIX = "/opt/hubctl"
 HUB_VENV = f"{PREFIX}/hub"
 USER_VENV = f"{PREFIX}/user"
 LIB_DIR = f"{PREFIX}/lib"
+PLUGINS_CODE_DIR = f"{PREFIX}/plugins"  # the enabled plugins' packages, on the hub venv's path
 # sha256 of the hub code archive last unpacked: another one means an upgrade (backup first).
 HUB_CODE_CHECKSUM_FILE = f"{PREFIX}/hub-code.sha256"
 # Jupyter config per role (JUPYTER_CONFIG_PATH of each server): what JupyterLab shows whom.

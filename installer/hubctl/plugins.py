@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from importlib.util import find_spec
 from pathlib import Path
 from types import ModuleType
 
@@ -115,23 +116,28 @@ def cli_commands() -> tuple[list[tuple[str, object]], list[str]]:
     return commands, warnings
 
 
-class EnabledPlugins:
-    """The plugins hub.yaml enables, loaded, with their validated settings."""
+class PluginSet:
+    """Loaded plugins with their validated settings, in hub.yaml's order."""
 
-    def __init__(self, config: HubConfig, source: str = "hub.yaml") -> None:
-        self.config = config
+    def __init__(self) -> None:
         self.manager = new_manager()
         self.settings: dict[str, BaseModel | None] = {}
-        available = installed() if config.plugins else {}
-        for name, raw in config.plugins.items():
-            point = available.get(name)
-            if point is None:
-                raise PluginError(f"{source}: plugins.{name}: {_unknown(name, available)}")
-            plugin = load(self.manager, point)
-            self.settings[name] = _validate(self.manager, plugin, name, raw or {}, source, config)
+        self.modules: dict[str, str] = {}  # name -> the entry point's value
+
+    def add(
+        self,
+        name: str,
+        point: EntryPoint,
+        raw: object,
+        source: str,
+        config: HubConfig | None = None,
+    ) -> None:
+        plugin = load(self.manager, point)
+        self.settings[name] = _validate(self.manager, plugin, name, raw or {}, source, config)
+        self.modules[name] = point.value
 
     def call(self, hook: str, **kwargs) -> list[tuple[str, object]]:
-        """Call `hook` of each enabled plugin with its own settings: [(name, result)]."""
+        """Call `hook` of each plugin with its own settings: [(name, result)]."""
         results = []
         for name, settings in self.settings.items():
             others = [p for n, p in self.manager.list_name_plugin() if n != name]
@@ -140,6 +146,30 @@ class EnabledPlugins:
                 results.append((name, result))
         return results
 
+    @classmethod
+    def from_file(cls, path: Path) -> "PluginSet":
+        """The plugins an install left on the VM (`vm_entries`); none without the file."""
+        plugins = cls()
+        entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        for entry in entries:
+            point = EntryPoint(name=entry["name"], value=entry["module"], group=GROUP)
+            plugins.add(entry["name"], point, entry["settings"], str(path))
+        return plugins
+
+
+class EnabledPlugins(PluginSet):
+    """The plugins hub.yaml enables, loaded, with their validated settings."""
+
+    def __init__(self, config: HubConfig, source: str = "hub.yaml") -> None:
+        super().__init__()
+        self.config = config
+        available = installed() if config.plugins else {}
+        for name, raw in config.plugins.items():
+            point = available.get(name)
+            if point is None:
+                raise PluginError(f"{source}: plugins.{name}: {_unknown(name, available)}")
+            self.add(name, point, raw, source, config)
+
     def install_vars(self, user_lock: list[str]) -> dict:
         """What the enabled plugins contribute to the install, as Ansible extra vars."""
         roles, role_vars = self._roles()
@@ -147,8 +177,31 @@ class EnabledPlugins:
             "hubctl_plugin_packages": self._packages(user_lock),
             "hubctl_plugin_roles": roles,
             "hubctl_plugin_hub_config": self._hub_config(),
+            "hubctl_plugin_entries": self.vm_entries(),
             **role_vars,
         }
+
+    def vm_entries(self) -> list[dict]:
+        """What the VM needs to load these plugins again: name, module and settings."""
+        return [
+            {
+                "name": name,
+                "module": self.modules[name],
+                "settings": settings.model_dump(mode="json") if settings else {},
+            }
+            for name, settings in self.settings.items()
+        ]
+
+    def code_packages(self) -> list[Path]:
+        """The folder (or single file) of each enabled plugin's top-level package."""
+        found: dict[Path, None] = {}
+        for module in self.modules.values():
+            spec = find_spec(module.split(":")[0].split(".")[0])
+            if spec is None or not spec.origin and not spec.submodule_search_locations:
+                raise PluginError(f"plugin module {module} has no code to copy to the VM")
+            locations = spec.submodule_search_locations
+            found[Path(locations[0]) if locations else Path(spec.origin)] = None
+        return list(found)
 
     def _packages(self, user_lock: list[str]) -> dict:
         pinned = {canonicalize_name(Requirement(line).name): line for line in user_lock}
@@ -237,7 +290,7 @@ def _validate(
     name: str,
     raw: object,
     source: str,
-    config: HubConfig,
+    config: HubConfig | None = None,
 ) -> BaseModel | None:
     from hubctl.config.loader import describe_error  # the core's wording, one rule for both
 
@@ -258,7 +311,8 @@ def _validate(
             f"{source}: plugins.{name}: expected a mapping of its settings (got {raw!r})"
         )
     try:
-        # validators may check the settings against hub.yaml (info.context["config"])
+        # a validator may check the settings against hub.yaml: info.context["config"] (on
+        # the instructor's machine; None on the VM, where they were checked before)
         return model.model_validate(raw, context={"config": config})
     except ValidationError as error:
         lines = [

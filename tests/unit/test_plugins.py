@@ -6,6 +6,7 @@ which importlib.metadata finds as it finds a pip-installed one."""
 import inspect
 import json
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 
@@ -13,13 +14,22 @@ import pytest
 from click.testing import CliRunner
 from traitlets.config import Config
 
+import hubctl_plugins
 from hubctl import hookspecs
+from hubctl.ansible.hub_code import write_plugin_code_archive
 from hubctl.ansible.runner import user_lock
 from hubctl.cli import hubctl
 from hubctl.config import parse_config
 from hubctl.config.loader import ConfigError, load_config
+from hubctl.hub.plugin_hooks import with_properties
 from hubctl.hub.settings import apply_hub_yaml, merge_hub_config
-from hubctl.plugins import EnabledPlugins, PluginError, describe_installed, installed
+from hubctl.plugins import (
+    EnabledPlugins,
+    PluginError,
+    PluginSet,
+    describe_installed,
+    installed,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = "users: {instructors: [alice]}\n"
@@ -191,6 +201,13 @@ def test_packages_with_no_settings_adds_nothing():
         "hubctl_plugin_packages": {"pip": [], "apt": []},
         "hubctl_plugin_roles": [],
         "hubctl_plugin_hub_config": {},
+        "hubctl_plugin_entries": [
+            {
+                "name": "packages",
+                "module": "hubctl_plugins.packages",
+                "settings": {"pip": [], "apt": []},
+            }
+        ],
     }
 
 
@@ -238,6 +255,9 @@ def test_a_plugins_roles_vars_and_hub_config_become_extra_vars(add_plugin):
         "hubctl_plugin_hub_config": {
             "Spawner": {"environment": {"DATA": "/srv/data"}, "args": ["--x"]}
         },
+        "hubctl_plugin_entries": [
+            {"name": "datadir", "module": "datadir_plugin", "settings": {"size": 3}}
+        ],
         "datadir_size": 3,
         "datadir_courses": ["cs101"],
     }
@@ -356,3 +376,81 @@ def test_the_guide_describes_no_hook_that_does_not_exist():
         if line.startswith("### `hubctl_")
     }
     assert described == set(HOOKS)
+
+
+VM_PLUGIN = """
+from pydantic import BaseModel, ConfigDict
+from hubctl.hookspecs import hookimpl
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    folder: str = "/srv/data"
+
+@hookimpl
+def hubctl_plugin_schema():
+    return Settings
+
+@hookimpl
+def hubctl_pre_spawn(settings, user, groups):
+    if "nbgrader-math2" not in groups:
+        return {}
+    return {"args": ["--x"], "environment": {"WHO": user},
+            "properties": {"ReadWritePaths": settings.folder, "MemoryMax": "1G"}}
+"""
+
+
+def test_the_vm_loads_the_enabled_plugins_with_the_settings_the_install_wrote(add_plugin, tmp_path):
+    add_plugin("hubctl-vmdata", {"vmdata": "vmdata_plugin"}, {"vmdata_plugin": VM_PLUGIN})
+    enabled = EnabledPlugins(config_with("plugins: {vmdata: {folder: /srv/x}, packages: }"))
+    entries = enabled.install_vars(user_lock())["hubctl_plugin_entries"]
+    assert entries == [
+        {"name": "vmdata", "module": "vmdata_plugin", "settings": {"folder": "/srv/x"}},
+        {
+            "name": "packages",
+            "module": "hubctl_plugins.packages",
+            "settings": {"pip": [], "apt": []},
+        },
+    ]
+    plugins_file = tmp_path / "plugins.json"
+    plugins_file.write_text(json.dumps(entries))
+    on_vm = PluginSet.from_file(plugins_file)
+    assert on_vm.settings == enabled.settings
+    answers = on_vm.call("hubctl_pre_spawn", user="cara", groups=["nbgrader-math2"], home="/h")
+    assert answers == [
+        (
+            "vmdata",
+            {
+                "args": ["--x"],
+                "environment": {"WHO": "cara"},
+                "properties": {"ReadWritePaths": "/srv/x", "MemoryMax": "1G"},
+            },
+        )
+    ]
+
+
+def test_without_the_plugins_file_the_vm_has_no_plugins(tmp_path):
+    assert PluginSet.from_file(tmp_path / "absent.json").call("hubctl_new_user", name="a") == []
+
+
+def test_a_plugins_list_properties_add_to_the_cores_and_others_replace_them():
+    core = {"ReadWritePaths": "/srv/nbgrader/exchange", "MemoryMax": "512M"}
+    added = {"ReadWritePaths": "/srv/data", "MemoryMax": "1G", "CPUQuota": "50%"}
+    assert with_properties(core, added) == {
+        "ReadWritePaths": "/srv/nbgrader/exchange /srv/data",
+        "MemoryMax": "1G",
+        "CPUQuota": "50%",
+    }
+
+
+def test_the_vm_gets_each_enabled_plugins_top_level_package_once(add_plugin, tmp_path):
+    site = add_plugin("hubctl-vmdata", {"vmdata": "vmdata_plugin"}, {"vmdata_plugin": VM_PLUGIN})
+    enabled = EnabledPlugins(config_with("plugins: {vmdata: {}, packages: }"))
+    packages = enabled.code_packages()
+    assert packages == [site / "vmdata_plugin.py", Path(hubctl_plugins.__file__).parent]
+    archive = write_plugin_code_archive(tmp_path / "plugins.tar.gz", packages)
+    with tarfile.open(archive) as opened:
+        names = opened.getnames()
+    assert "vmdata_plugin.py" in names
+    assert "hubctl_plugins/packages/__init__.py" in names
+    again = write_plugin_code_archive(tmp_path / "again.tar.gz", packages)
+    assert again.read_bytes() == archive.read_bytes()  # the same plugins restart nothing

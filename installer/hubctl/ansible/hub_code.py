@@ -14,8 +14,11 @@ from hubctl.nbgrader.profiles import all_profiles
 PROFILES_FOLDER = Path(layout.JUPYTER_PROFILES_DIR).relative_to(layout.LIB_DIR).as_posix()
 
 # What runs on the VM: hubctl.hub and the schema it validates hub.yaml with (hub venv),
-# hubctl.nbgrader (user venv).
-HUB_SIDE = ("__init__.py", "errors.py", "layout.py", "config", "hub", "nbgrader")
+# hubctl.nbgrader (user venv), and what loads the plugins for their VM hooks.
+HUB_SIDE = (
+    "__init__.py", "errors.py", "layout.py", "config", "hub", "nbgrader", "hookspecs.py",
+    "plugins.py",
+)  # fmt: skip
 FIXED_MTIME = 946684800  # 2000-01-01: stable content gives a byte-identical tree, so no restart
 
 
@@ -31,16 +34,34 @@ def write_hub_code_archive(dest: Path) -> Path:
             [package / name] if (package / name).is_file() else (package / name).rglob("*.py")
         )
     )
+    members = [
+        (f"hubctl/{path.relative_to(package).as_posix()}", path.read_bytes()) for path in files
+    ]
+    for entry in all_profiles():
+        text = json.dumps(entry["content"], indent=2, sort_keys=True) + "\n"
+        members.append((f"{PROFILES_FOLDER}/{entry['profile']}/{entry['path']}", text.encode()))
+    return _write_archive(dest, members)
+
+
+def write_plugin_code_archive(dest: Path, packages: list[Path]) -> Path:
+    """A tar.gz of the enabled plugins' top-level packages (their .py files), for the VM's
+    plugins folder: the same stable form as the hub code, so an unchanged set restarts nothing."""
+    members = []
+    for package in packages:
+        files = sorted(package.rglob("*.py")) if package.is_dir() else [package]
+        root = package.parent
+        members += [(path.relative_to(root).as_posix(), path.read_bytes()) for path in files]
+    return _write_archive(dest, members)
+
+
+def _write_archive(dest: Path, members: list[tuple[str, bytes]]) -> Path:
     with (
         dest.open("wb") as raw,
         gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=FIXED_MTIME) as packed,
         tarfile.open(fileobj=packed, mode="w") as archive,
     ):
-        for path in files:
-            _add(archive, f"hubctl/{path.relative_to(package).as_posix()}", path.read_bytes())
-        for entry in all_profiles():
-            text = json.dumps(entry["content"], indent=2, sort_keys=True) + "\n"
-            _add(archive, f"{PROFILES_FOLDER}/{entry['profile']}/{entry['path']}", text.encode())
+        for name, data in members:
+            _add(archive, name, data)
     return dest
 
 

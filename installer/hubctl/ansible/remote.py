@@ -1,5 +1,5 @@
-"""Run one hubctl.hub.manage action on the hub (over SSH, or on this machine) and return
-its JSON answer."""
+"""Run one action of hubctl.hub.manage (or of a plugin's VM module) on the hub, over SSH or
+on this machine, and return its JSON answer."""
 
 import io
 import json
@@ -10,10 +10,17 @@ from hubctl.ansible.target import Target
 from hubctl.errors import HubctlError
 
 
-def call(target: Target, action: str, request: dict, ask_become_pass: bool = False) -> dict:
+def call(
+    target: Target,
+    action: str,
+    request: dict,
+    ask_become_pass: bool = False,
+    module: str = "hubctl.hub.manage",
+) -> dict:
+    """`python -m MODULE ACTION` as root in the hub's venv, `request` as JSON on stdin."""
     run = run_playbook(
         "manage.yml",
-        {"hubctl_action": action, "hubctl_request": request},
+        {"hubctl_module": module, "hubctl_action": action, "hubctl_request": request},
         target,
         verb=f"hubctl {action}",
         ask_become_pass=ask_become_pass,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hubctl import layout
 from hubctl.ansible.failures import likely_cause, summarize
-from hubctl.ansible.hub_code import write_hub_code_archive
+from hubctl.ansible.hub_code import write_hub_code_archive, write_plugin_code_archive
 from hubctl.ansible.progress import Progress
 from hubctl.ansible.target import Target
 from hubctl.config import HubConfig
@@ -50,6 +50,11 @@ def logs_dir() -> Path:
 
 
 def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = None) -> dict:
+    """Everything site.yml takes; the plugins' code archive is written beside `archive`."""
+    plugins = EnabledPlugins(config)
+    plugin_archive = write_plugin_code_archive(
+        archive.with_name("plugins.tar.gz"), plugins.code_packages()
+    )
     instructors = [
         {
             "name": person.name,
@@ -59,7 +64,8 @@ def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = 
     ]
     bundle = config.network.ca_bundle
     return {
-        **EnabledPlugins(config).install_vars(user_lock()),
+        **plugins.install_vars(user_lock()),
+        "hubctl_plugin_code_archive": str(plugin_archive),
         "hubctl_config": vm_document(config),
         "hubctl_proxy_env": config.proxy_environment,
         "hubctl_ca_bundle": bundle.read_text() if bundle else "",

@@ -9,6 +9,7 @@ import subprocess
 
 from hubctl import layout
 from hubctl.config.schema import RESERVED_USER_NAMES, USER_NAME_RE
+from hubctl.hub import plugin_hooks
 
 
 class AccountRefused(Exception):
@@ -74,6 +75,7 @@ async def ensure_unix_user(name: str) -> None:
     output, _ = await process.communicate()
     if process.returncode:
         raise RuntimeError(f"useradd failed ({process.returncode}): {output.decode().strip()}")
+    plugin_hooks.new_user(name)
 
 
 def ensure_unix_user_now(name: str) -> bool:
@@ -82,6 +84,7 @@ def ensure_unix_user_now(name: str) -> bool:
     if argv is None:
         return False
     run(argv)
+    plugin_hooks.new_user(name)
     return True
 
 
