@@ -20,8 +20,9 @@ import os
 import pwd
 import subprocess
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from hubctl import layout
@@ -34,38 +35,39 @@ STUDENTS_GROUP_PREFIX = "nbgrader-"  # hub groups (hubctl.hub.settings)
 STAFF_GROUP_PREFIX = "formgrade-"
 
 
+def _check_known(course_id: str, info: ValidationInfo) -> str:
+    config = (info.context or {}).get("config")  # None on the VM: checked before the install
+    known = [course.id for course in config.courses] if config is not None else [course_id]
+    if course_id not in known:
+        raise PydanticCustomError(
+            "unknown_course",
+            "'{id}' is not a course of this hub: use one of courses[].id ({known})",
+            {"id": course_id, "known": ", ".join(known) or "none"},
+        )
+    return course_id
+
+
+def _check_once(courses: list[str] | None) -> list[str] | None:
+    for course_id in courses or []:
+        if courses.count(course_id) > 1:
+            raise PydanticCustomError(
+                "duplicate_course",
+                "'{id}' is listed twice: list each course once",
+                {"id": course_id},
+            )
+    return courses
+
+
 class DatasetsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    courses: list[CourseId] | None = Field(
+    courses: Annotated[
+        list[Annotated[CourseId, AfterValidator(_check_known)]] | None,
+        AfterValidator(_check_once),
+    ] = Field(
         default=None,
         description="Ids of the courses that get a dataset folder; every course when absent.",
     )
-
-    @field_validator("courses")
-    @classmethod
-    def _known_courses(cls, courses: list[str] | None, info: ValidationInfo):
-        if courses is None:
-            return None
-        config = (info.context or {}).get("config")  # absent on the VM: checked before
-        known = [course.id for course in config.courses] if config is not None else courses
-        seen: set[str] = set()
-        for position, course_id in enumerate(courses):
-            if course_id not in known:
-                raise PydanticCustomError(
-                    "unknown_course",
-                    "'{id}' (item {position}) is not a course of this hub: use one of"
-                    " courses[].id ({known})",
-                    {"id": course_id, "position": position, "known": ", ".join(known) or "none"},
-                )
-            if course_id in seen:
-                raise PydanticCustomError(
-                    "duplicate_course",
-                    "'{id}' (item {position}) is listed twice: list each course once",
-                    {"id": course_id, "position": position},
-                )
-            seen.add(course_id)
-        return courses
 
 
 def dataset_courses(settings: DatasetsSettings, config: HubConfig) -> list[str]:

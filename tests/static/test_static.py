@@ -26,7 +26,7 @@ def test_ruff_format():
 
 
 def test_ansible_lint_production_profile():
-    result = run(str(BIN / "ansible-lint"), "--profile", "production", "playbooks")
+    result = run(str(BIN / "ansible-lint"), "--profile", "production", "playbooks", "plugins")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
