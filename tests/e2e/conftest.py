@@ -184,6 +184,7 @@ def hub_url(guest, installed) -> str:
 # every built-in plugin with these settings: one install instead of one per plugin.
 PLUGIN_SETTINGS = {
     "packages": {"pip": ["humanize==4.17.0"], "apt": ["jq"]},
+    "datasets": {},  # a dataset folder for each course
 }
 
 
