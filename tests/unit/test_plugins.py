@@ -111,6 +111,8 @@ def test_plugins_list_shows_name_version_source_and_hooks(add_plugin):
         "NAME      VERSION  SOURCE              HOOKS",
         "datadir   0.1      hubctl-datadir 0.1  hubctl_ansible_roles, hubctl_hub_config,"
         " hubctl_plugin_schema, hubctl_user_packages",
+        "datasets  0.1.0    built-in            hubctl_ansible_roles, hubctl_plugin_schema,"
+        " hubctl_pre_spawn",
         "packages  0.1.0    built-in            hubctl_plugin_schema, hubctl_user_packages",
     ]
 
@@ -120,11 +122,17 @@ def test_plugins_list_json():
     assert result.exit_code == 0
     assert json.loads(result.output) == [
         {
+            "name": "datasets",
+            "version": "0.1.0",
+            "source": "built-in",
+            "hooks": ["hubctl_ansible_roles", "hubctl_plugin_schema", "hubctl_pre_spawn"],
+        },
+        {
             "name": "packages",
             "version": "0.1.0",
             "source": "built-in",
             "hooks": ["hubctl_plugin_schema", "hubctl_user_packages"],
-        }
+        },
     ]
 
 
@@ -142,7 +150,7 @@ def test_an_unknown_plugin_without_a_close_name_lists_the_installed_ones():
     with pytest.raises(PluginError) as error:
         EnabledPlugins(config_with("plugins: {exam: {}}"))
     assert str(error.value) == (
-        "hub.yaml: plugins.exam: no plugin 'exam' is installed (installed: packages):"
+        "hub.yaml: plugins.exam: no plugin 'exam' is installed (installed: datasets, packages):"
         " install it with pip where hubctl runs, or remove it"
     )
 
