@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 DATASETS = "/srv/hubctl/datasets"
 STUDENT = "cara"  # math2's student: the install makes her account
 OTHER_STUDENT = "dora"  # a cs101 student, added with the CLI
-MATH2_FILE, MATH2_TEXT = "grades.csv", "name,grade\ncara,1.3\n"
+MATH2_FILE, MATH2_TEXT = "math2-grades-week1.csv", "name,grade\ncara,1.3\n"
 CS101_FILE, CS101_TEXT = "syllabus.txt", "week 1: variables\n"
 SERVER_WAIT_SECONDS = 240
 
@@ -184,7 +184,7 @@ def test_what_the_instructor_wrote_is_readable_by_the_course_only(machine, math2
     acl = guest_output(machine, f"getfacl --omit-header {DATASETS}/math2/{MATH2_FILE}")
     assert acl.splitlines() == [
         "user::rw-",
-        "group::r--",  # the students (the folder's group, set-group-ID)
+        "group::r-x\t#effective:r--",  # the students (the folder's group, set-group-ID)
         "group:hubctl-math2+:rw-",
         "mask::rw-",
         "other::---",
