@@ -11,8 +11,8 @@ The folder /srv/hubctl/datasets/ID belongs to root and the course's students gro
 rwx and everyone else nothing, and its default ACL passes the same on to everything created
 in it (whatever the creator's umask). hubctl_pre_spawn keeps hubctl-ID+ equal to the
 course's instructors (hub.yaml courses[].instructors) as each of them starts a server,
-links the folder into the home of everyone in the course, and opens it for writing in the
-instructors' sandboxed servers (ReadWritePaths).
+links the folder into the homes of the course's students and instructors, and opens it for
+writing in the instructors' sandboxed servers (ReadWritePaths).
 """
 
 import grp
@@ -31,8 +31,7 @@ from hubctl.hookspecs import AnsibleRole, ServerOptions, hookimpl
 
 ROLE = Path(__file__).parent / "roles" / "datasets"
 LINKS_DIR = "datasets"  # in each member's home: ~/datasets/ID -> DATASETS_DIR/ID
-STUDENTS_GROUP_PREFIX = "nbgrader-"  # hub groups (hubctl.hub.settings)
-STAFF_GROUP_PREFIX = "formgrade-"
+STUDENTS_GROUP_PREFIX = "nbgrader-"  # a course's students' hub group (hubctl.hub.settings)
 
 
 def _check_known(course_id: str, info: ValidationInfo) -> str:
@@ -83,17 +82,15 @@ def dataset_dir(course_id: str) -> str:
 def access_of(
     user: str, groups: list[str], courses: list[str], config: HubConfig
 ) -> tuple[list[str], list[str]]:
-    """(the courses whose dataset `user` sees, the ones they may write): members see their
-    courses' (students, graders, instructors), instructors write theirs."""
+    """(the courses whose dataset `user` sees, the ones they may write): a course's students
+    see it, its instructors write it. Its graders get neither: they are in neither Linux
+    group, and a link to a folder they cannot read would break their ~/datasets listing."""
     instructors = {course.id: course.instructors for course in config.courses}
     writes = [course_id for course_id in courses if user in instructors.get(course_id, [])]
-    members = {
-        name.removeprefix(prefix)
-        for name in groups
-        for prefix in (STUDENTS_GROUP_PREFIX, STAFF_GROUP_PREFIX)
-        if name.startswith(prefix)
+    students = {
+        g.removeprefix(STUDENTS_GROUP_PREFIX) for g in groups if g.startswith(STUDENTS_GROUP_PREFIX)
     }
-    sees = [course_id for course_id in courses if course_id in members or course_id in writes]
+    sees = [course_id for course_id in courses if course_id in students or course_id in writes]
     return sees, writes
 
 

@@ -106,7 +106,7 @@ def test_the_writers_group_fits_linux_names_for_the_longest_course_id():
     [
         ("cara", ["nbgrader-math2"], ["math2"], []),
         ("sam", ["nbgrader-cs101"], ["cs101"], []),
-        ("gus", ["formgrade-cs101"], ["cs101"], []),  # a grader reads, does not write
+        ("gus", ["formgrade-cs101"], [], []),  # a grader: in neither Linux group
         ("bob", ["formgrade-math2"], ["math2"], ["math2"]),
         ("alice", ["formgrade-cs101", "formgrade-math2"], ["cs101", "math2"], ["cs101", "math2"]),
         ("bob", [], ["math2"], ["math2"]),  # hub.yaml's instructors, whatever the hub's groups
