@@ -43,6 +43,10 @@ DATASETS_DIR = f"{PLUGIN_DATA_DIR}/datasets"
 # characters (a course id has at most 24).
 DATASET_WRITERS_SUFFIX = "+"
 FORMGRADER_FIRST_PORT = 10100
+# Each course's formgrader is its own unit, an external hub service: the hub neither starts
+# it nor waits for it (JupyterHub gives a managed service 10 s, then exits).
+FORMGRADER_UNIT_TEMPLATE = "hubctl-formgrader@.service"
+FORMGRADER_ENV_DIR = f"{ETC}/formgraders"  # COURSE.env: what the hub would give a service
 HUB_UNIT = "jupyterhub.service"
 PROXY_UNIT = "configurable-http-proxy.service"
 # hubctl's nftables table, loaded by its own unit (not nftables.service, whose stock
@@ -78,6 +82,15 @@ def dataset_writers_group(course_id: str) -> str:
 
 def course_dir(course_id: str) -> str:
     return f"{COURSES_DIR}/{course_id}"
+
+
+def formgrader_unit(course_id: str) -> str:
+    return FORMGRADER_UNIT_TEMPLATE.replace("@", f"@{course_id}")
+
+
+def formgrader_token_file(course_id: str) -> str:
+    """JUPYTERHUB_API_TOKEN=... of the course's formgrader (made once, 0600)."""
+    return f"{SECRETS_DIR}/formgrader-{course_id}.env"
 
 
 def as_dict() -> dict[str, object]:

@@ -3,6 +3,7 @@ installed into it over SSH by the real `hubctl` command."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -65,9 +66,11 @@ class Install:
     passwords: dict[str, str]
 
 
-def hubctl(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+def hubctl(
+    *args: str, check: bool = True, env: dict | None = None, cli: list[str] = HUBCTL
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    result = subprocess.run([*HUBCTL, *args], capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run([*cli, *args], capture_output=True, text=True, env=env, check=False)
     sys.stderr.write(result.stderr)
     sys.stdout.write(result.stdout)
     if check and result.returncode:
@@ -122,9 +125,11 @@ def ssh_options_env(guest: Guest) -> dict[str, str]:
     return {"ANSIBLE_SSH_COMMON_ARGS": " ".join(guest.ssh_options)}
 
 
-def run_install(guest: Guest, config_path: Path, *extra: str, check: bool = True):
+def run_install(
+    guest: Guest, config_path: Path, *extra: str, check: bool = True, cli: list[str] = HUBCTL
+):
     return hubctl(
-        *install_args(guest, config_path), *extra, check=check, env=ssh_options_env(guest)
+        *install_args(guest, config_path), *extra, check=check, env=ssh_options_env(guest), cli=cli
     )
 
 
@@ -181,11 +186,35 @@ def hub_url(guest, installed) -> str:
 
 
 # The plugins' e2e modules (test_1[1-3]_plugin*.py) share one guest where hub.yaml enables
-# every built-in plugin with these settings: one install instead of one per plugin.
+# every built-in plugin and the third-party example with these settings: one install
+# instead of one per plugin.
 PLUGIN_SETTINGS = {
     "packages": {"pip": ["humanize==4.17.0"], "apt": ["jq"]},
     "datasets": {},  # a dataset folder for each course
+    "example": {"greeting": "Welcome to the course"},
 }
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "plugin_example"
+
+
+@pytest.fixture(scope="session")
+def plugin_cli() -> list[str]:
+    """hubctl as a user with a third-party plugin runs it: a venv of its own where pip
+    installed hubctl (this checkout) and then the example plugin (tests/plugin_example)."""
+    venv = E2E_ROOT / "plugin-cli"
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    for package in (EXAMPLE_PLUGIN.parents[1], EXAMPLE_PLUGIN):
+        done = subprocess.run(
+            [python, "-m", "pip", "install", "--quiet", str(package)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            pytest.fail(f"pip install {package} failed:\n{done.stderr}")
+    return [python, "-m", "hubctl.cli"]
 
 
 @pytest.fixture(scope="session")
@@ -195,12 +224,12 @@ def plugin_guest():
 
 
 @pytest.fixture(scope="session")
-def plugin_install(plugin_guest, tmp_path_factory) -> Install:
+def plugin_install(plugin_guest, plugin_cli, tmp_path_factory) -> Install:
     config_path = write_config(
         plugin_guest, tmp_path_factory.mktemp("plugins") / "hub.yaml", plugins=PLUGIN_SETTINGS
     )
     started = time.monotonic()
-    result = run_install(plugin_guest, config_path, check=False)
+    result = run_install(plugin_guest, config_path, check=False, cli=plugin_cli)
     if result.returncode:
         journal = plugin_guest.run(["journalctl", "-u", "jupyterhub", "-n", "80", "--no-pager"])
         pytest.fail(f"install failed:\n{result.stderr}\nhub journal:\n{journal.stdout}")

@@ -25,7 +25,11 @@ def test_a_healthy_hub(status):
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0] == "✓ nothing wrong"
-    assert "Services  idle-culler running, cs101 running, math2 running" in lines
+    assert "Services  idle-culler running" in lines
+    assert (
+        "Units     jupyterhub.service active, configurable-http-proxy.service active,"
+        " hubctl-formgrader@cs101.service active, hubctl-formgrader@math2.service active"
+    ) in lines
     assert "Versions  hubctl 0.1.0, jupyterhub 5.5.4, nbgrader 0.9.6" in lines
 
 
@@ -50,6 +54,20 @@ def test_a_stopped_proxy_comes_first_with_its_fix(status, host):
     # a stopped configurable-http-proxy exits non-zero: systemd calls it failed
     assert first in {f"✗ {PROXY} is inactive", f"✗ {PROXY} is failed"}
     assert fix == f"  fix: see `journalctl -u {PROXY}`, then run `hubctl install` to start it"
+
+
+def test_a_stopped_formgrader_is_named_with_its_fix(status, host):
+    unit = "hubctl-formgrader@math2.service"
+    host.run_test(f"systemctl stop {unit}")
+    try:
+        result = status()
+    finally:
+        host.run_test(f"systemctl start {unit}")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[:2] == [
+        f"✗ {unit} is inactive",
+        f"  fix: see `journalctl -u {unit}`, then run `hubctl install` to start it",
+    ]
 
 
 def test_a_corrupted_hub_yaml_on_the_vm_is_named(status, host):

@@ -23,7 +23,8 @@ PROXY = "configurable-http-proxy.service"
 CONFIG = "/etc/hubctl/hub.yaml"
 STUDENTS = ("crash1", "crash2")  # their servers run through every fault
 LATE_STUDENT = "crash3"  # starts a server after the memory limit changed
-COURSES = ("cs101", "math2")  # conftest.COURSES: each has a formgrader service
+COURSES = ("cs101", "math2")  # conftest.COURSES: each has a formgrader unit
+FORMGRADERS = tuple(f"hubctl-formgrader@{course}.service" for course in COURSES)
 DATABASES = "/var/lib/hubctl/jupyterhub.sqlite /srv/nbgrader/courses/*/gradebook.db"
 SPAWN_TIMEOUT = 180
 RECOVERY_TIMEOUT = 180
@@ -159,6 +160,7 @@ def students(hub_url, passwords) -> dict[str, HubSession]:
 
 def test_a_killed_hub_comes_back_keeping_every_server_and_session(guest, hub_url, students):
     servers = server_pids(guest, STUDENTS)
+    formgraders = [main_pid(guest, unit) for unit in FORMGRADERS]
     old = main_pid(guest, HUB)
     guest.run(["kill", "-9", str(old)])
     back = wait_until(
@@ -170,17 +172,18 @@ def test_a_killed_hub_comes_back_keeping_every_server_and_session(guest, hub_url
     )
     record("hub kill -9: hub answering again", back)
     assert server_pids(guest, STUDENTS) == servers
+    assert [main_pid(guest, unit) for unit in FORMGRADERS] == formgraders  # never touched
     assert {name: server_answers(s, name) for name, s in students.items()} == dict.fromkeys(
         STUDENTS, True
     )
 
 
 def test_the_hub_s_services_come_back_with_it(guest, hub_url, students):
-    # The hub starts its services again. On a VM systemd stops the old ones with the hub; in
-    # these guests it cannot, and the old formgraders answer (docs/reliability.md).
+    # The hub starts its culler again; the formgraders, units of their own, kept running and
+    # answer through the proxy as soon as the hub has put their routes back.
     back = wait_until(lambda: formgraders_answer(hub_url), RECOVERY_TIMEOUT, "the formgraders")
     record("hub kill -9: formgraders answering (after the hub)", back)
-    assert hub_services(guest) == dict.fromkeys(["idle-culler", *COURSES], True)
+    assert hub_services(guest) == {"idle-culler": True}
 
 
 # 2. The proxy is killed: it comes back empty, the hub puts the routes back
@@ -294,7 +297,8 @@ def test_after_a_reboot_each_formgrader_answers(hub_url, rebooted):
 
 
 def test_after_a_reboot_the_culler_and_formgraders_run(guest, rebooted):
-    assert hub_services(guest) == dict.fromkeys(["idle-culler", *COURSES], True)
+    assert hub_services(guest) == {"idle-culler": True}
+    assert [is_active(guest, unit) for unit in FORMGRADERS] == [True, True]
 
 
 def test_after_a_reboot_a_student_logs_in_and_starts_a_server(hub_url, passwords, rebooted):

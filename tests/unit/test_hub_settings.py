@@ -1,7 +1,12 @@
 from traitlets.config import Config
 
 from hubctl.config import parse_config
-from hubctl.hub.settings import apply_config, apply_hub_yaml, without_sandbox
+from hubctl.hub.settings import (
+    apply_config,
+    apply_hub_yaml,
+    formgrader_environment,
+    without_sandbox,
+)
 
 HUB_YAML = """
 hub: {port: 8000}
@@ -14,7 +19,8 @@ network: {http_proxy: 'http://10.0.0.1:3128'}
 
 def configured(text: str = HUB_YAML) -> Config:
     c = Config()
-    apply_config(c, parse_config(text))
+    config = parse_config(text)
+    apply_config(c, config, tokens={course.id: f"token-{course.id}" for course in config.courses})
     return c
 
 
@@ -155,27 +161,47 @@ courses:
 """
 
 
-def test_each_course_gets_a_formgrader_service_run_by_its_grader_account():
+def test_each_course_gets_a_formgrader_service_the_hub_does_not_run():
     services = configured(COURSES).JupyterHub.services
     assert [service["name"] for service in services] == ["cs101", "math2"]
     assert services[0] == {
         "name": "cs101",
         "display": False,
         "url": "http://127.0.0.1:10100",
-        "command": [
-            "/usr/bin/systemd-cat",
-            "--identifier=formgrader-cs101",
-            "/opt/hubctl/user/bin/jupyterhub-singleuser",
-        ],
-        "user": "grader-cs101",
-        "cwd": "/srv/nbgrader/courses/cs101",
-        "environment": {
-            "PATH": "/opt/hubctl/user/bin:/usr/bin:/bin",
-            "JUPYTER_CONFIG_PATH": "/opt/hubctl/lib/jupyter-profiles/formgrader",
-        },
+        "api_token": "token-cs101",
+        "oauth_client_id": "service-cs101",
         "oauth_no_confirm": True,
     }
     assert services[1]["url"] == "http://127.0.0.1:10101"
+
+
+def test_a_formgrader_unit_gets_what_the_hub_gives_a_managed_service():
+    config = parse_config(COURSES + "network: {http_proxy: 'http://proxy:3128'}\n")
+    environment = formgrader_environment(config, 1)
+    assert config.proxy_environment["http_proxy"] == "http://proxy:3128"
+    scopes = '["access:services", "access:services!service=math2"]'
+    assert environment == {
+        **config.proxy_environment,
+        "PATH": "/opt/hubctl/user/bin:/usr/bin:/bin",
+        "HOME": "/srv/nbgrader/courses/math2",
+        "JUPYTER_CONFIG_PATH": "/opt/hubctl/lib/jupyter-profiles/formgrader",
+        "JUPYTERHUB_SERVICE_NAME": "math2",
+        "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:10101",
+        "JUPYTERHUB_SERVICE_PREFIX": "/services/math2/",
+        "JUPYTERHUB_BASE_URL": "/",
+        "JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api",
+        "JUPYTERHUB_CLIENT_ID": "service-math2",
+        "JUPYTERHUB_USER": "grader-math2",
+        "JUPYTERHUB_SERVER_NAME": "",
+        "JUPYTERHUB_HOST": "",
+        "JUPYTERHUB_PUBLIC_URL": "",
+        "JUPYTERHUB_PUBLIC_HUB_URL": "",
+        "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": "/services/math2/oauth_callback",
+        "JUPYTERHUB_OAUTH_SCOPES": scopes,
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": scopes,
+        "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": "[]",
+    }
 
 
 def test_only_a_course_s_instructors_and_graders_reach_its_formgrader():

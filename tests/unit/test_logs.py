@@ -23,7 +23,7 @@ USERS, COURSES = ["ann", "ben"], ["cs101"]
         ("hub", ["--unit", "jupyterhub.service"]),
         ("proxy", ["--unit", "configurable-http-proxy.service"]),
         ("ann", ["--unit", "jupyter-ann-singleuser.service"]),
-        ("cs101", ["--unit", "jupyterhub.service", "--identifier", "formgrader-cs101"]),
+        ("cs101", ["--unit", "hubctl-formgrader@cs101.service"]),
     ],
 )
 def test_each_name_selects_its_lines(what, matches):

@@ -20,6 +20,7 @@ from hubctl.ansible.progress import Progress
 from hubctl.ansible.target import Target
 from hubctl.config import HubConfig
 from hubctl.errors import HubctlError
+from hubctl.hub.settings import formgrader_environment
 from hubctl.plugins import EnabledPlugins
 
 
@@ -74,6 +75,14 @@ def extra_vars(config: HubConfig, archive: Path, restore_archive: Path | None = 
         "hubctl_restore_archive": str(restore_archive.resolve()) if restore_archive else "",
         "hubctl_instructors": instructors,
         "hubctl_course_people": course_people(config),
+        "hubctl_formgraders": [
+            {
+                "id": course.id,
+                "unit": layout.formgrader_unit(course.id),
+                "environment": formgrader_environment(config, index),
+            }
+            for index, course in enumerate(config.courses)
+        ],
         "hubctl_tls_files": tls_files(config),
     }
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hubctl import __version__, layout
-from hubctl.config import parse_config
+from hubctl.config import HubConfig, parse_config
 from hubctl.errors import HubctlError
 from hubctl.hub import tls
 from hubctl.hub.backup import archives
@@ -24,9 +24,12 @@ WATCHED_PATHS = ("/", "/home", layout.NBGRADER_DIR, layout.STATE_DIR)
 
 def gather(api, approvals: dict[str, bool]) -> dict:
     """Everything `hubctl status` shows, as plain data. `api` may be None (no hub token)."""
+    config, config_error = _config()
+    courses = [course.id for course in config.courses] if config else []
+    units = [layout.HUB_UNIT, layout.PROXY_UNIT, *map(layout.formgrader_unit, courses)]
     facts = {
-        "units": {unit: _unit_state(unit) for unit in (layout.HUB_UNIT, layout.PROXY_UNIT)},
-        "config_error": _config_error(),
+        "units": {unit: _unit_state(unit) for unit in units},
+        "config_error": config_error,
         "versions": _versions(),
         "users": {
             "approved": sum(approvals.values()),
@@ -112,12 +115,13 @@ def _unit_state(unit: str) -> dict:
     return {"active": ask("is-active"), "enabled": ask("is-enabled")}
 
 
-def _config_error() -> str | None:
+def _config() -> tuple[HubConfig | None, str | None]:
+    """hub.yaml on the VM, or why it cannot be read."""
     try:
-        parse_config(Path(layout.CONFIG_FILE).read_text(encoding="utf-8"), layout.CONFIG_FILE)
+        text = Path(layout.CONFIG_FILE).read_text(encoding="utf-8")
+        return parse_config(text, layout.CONFIG_FILE), None
     except (HubctlError, OSError) as error:
-        return str(error).splitlines()[0]
-    return None
+        return None, str(error).splitlines()[0]
 
 
 def _versions() -> dict[str, str]:

@@ -28,12 +28,6 @@ def server_unit(user: str) -> str:
     return f"jupyter-{user}-singleuser.service"
 
 
-def formgrader_identifier(course_id: str) -> str:
-    """The journal identifier of a course's formgrader: the hub starts it under systemd-cat
-    (hubctl.hub.settings), so its lines are told apart from the hub's own."""
-    return f"formgrader-{course_id}"
-
-
 def journal_matches(what: str | None, users: Collection[str], courses: Collection[str]) -> list:
     """journalctl arguments that select the lines of `what` (None: the hub and the proxy)."""
     if what is None:
@@ -46,15 +40,12 @@ def journal_matches(what: str | None, users: Collection[str], courses: Collectio
     if is_user and is_course:
         raise HubctlError(
             f"'{what}' is both a user and a course: on the VM, see `journalctl -u"
-            f" {server_unit(what)}` or `journalctl -u {layout.HUB_UNIT} -t"
-            f" {formgrader_identifier(what)}`"
+            f" {server_unit(what)}` or `journalctl -u {layout.formgrader_unit(what)}`"
         )
     if is_user:
         return ["--unit", server_unit(what)]
     if is_course:
-        # -u and -t together: lines of that identifier from the hub's unit only, so no
-        # student can fake a formgrader line with `logger -t`.
-        return ["--unit", layout.HUB_UNIT, "--identifier", formgrader_identifier(what)]
+        return ["--unit", layout.formgrader_unit(what)]
     raise HubctlError(f"no user or course '{what}' on this hub: {known(users, courses)}")
 
 

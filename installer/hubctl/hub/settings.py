@@ -6,7 +6,6 @@ from pathlib import Path
 from hubctl import layout
 from hubctl.config import HubConfig, parse_config
 from hubctl.config.schema import USER_NAME_RE
-from hubctl.hub.logs import formgrader_identifier
 
 HUB_PYTHON = f"{layout.HUB_VENV}/bin/python3"
 SPAWN_START_SECONDS, SPAWN_ANSWER_SECONDS = 180, 120
@@ -74,10 +73,50 @@ def apply_hub_yaml(
     """Load hub.yaml from the VM and apply it, then what the plugins add
     (hubctl_hub_config); a broken file stops the hub from starting."""
     config = parse_config(Path(path).read_text(encoding="utf-8"), path)
-    apply_config(c, config, Path(admin_token_file).read_text(encoding="utf-8").strip())
+    tokens = {course.id: read_formgrader_token(course.id) for course in config.courses}
+    apply_config(c, config, Path(admin_token_file).read_text(encoding="utf-8").strip(), tokens)
     if Path(plugins_file).exists():  # an install by an older hubctl has none
         merge_hub_config(c, json.loads(Path(plugins_file).read_text(encoding="utf-8")))
     return config
+
+
+def read_formgrader_token(course_id: str) -> str:
+    text = Path(layout.formgrader_token_file(course_id)).read_text(encoding="utf-8")
+    return text.strip().split("=", 1)[1]
+
+
+def formgrader_url(index: int) -> str:
+    return f"http://127.0.0.1:{layout.FORMGRADER_FIRST_PORT + index}"
+
+
+def formgrader_environment(config: HubConfig, index: int) -> dict[str, str]:
+    """What JupyterHub 5 gives a managed service, for the course at `index`'s formgrader
+    unit (its token is in a file of its own: layout.formgrader_token_file)."""
+    course_id = config.courses[index].id
+    prefix = f"/services/{course_id}/"
+    scopes = json.dumps(["access:services", f"access:services!service={course_id}"])
+    return {
+        **config.proxy_environment,
+        "PATH": f"{layout.USER_VENV}/bin:/usr/bin:/bin",
+        "HOME": layout.course_dir(course_id),
+        "JUPYTER_CONFIG_PATH": f"{layout.JUPYTER_PROFILES_DIR}/formgrader",
+        "JUPYTERHUB_SERVICE_NAME": course_id,
+        "JUPYTERHUB_SERVICE_URL": formgrader_url(index),
+        "JUPYTERHUB_SERVICE_PREFIX": prefix,
+        "JUPYTERHUB_BASE_URL": "/",
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{layout.HUB_API_PORT}/hub/api",
+        "JUPYTERHUB_CLIENT_ID": f"service-{course_id}",
+        "JUPYTERHUB_USER": layout.grader_account(course_id),
+        "JUPYTERHUB_SERVER_NAME": "",
+        "JUPYTERHUB_HOST": "",
+        "JUPYTERHUB_PUBLIC_URL": "",
+        "JUPYTERHUB_PUBLIC_HUB_URL": "",
+        "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
+        "JUPYTERHUB_OAUTH_SCOPES": scopes,
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": scopes,
+        "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": "[]",
+    }
 
 
 def merge_hub_config(base, fragment: dict):
@@ -99,7 +138,10 @@ def merge_hub_config(base, fragment: dict):
     return base
 
 
-def apply_config(c, config: HubConfig, admin_token: str | None = None) -> None:
+def apply_config(
+    c, config: HubConfig, admin_token: str | None = None, tokens: dict[str, str] | None = None
+) -> None:
+    """hub.yaml as JupyterHub settings; `tokens` are the formgraders' API tokens by course."""
     _apply_hub(c, config)
     _apply_authenticator(c, config)
     _apply_spawner(c, config)
@@ -107,7 +149,7 @@ def apply_config(c, config: HubConfig, admin_token: str | None = None) -> None:
     c.JupyterHub.services, c.JupyterHub.load_roles = [], []
     _apply_culler(c, config)
     _apply_admin_service(c, admin_token)
-    _apply_courses(c, config)
+    _apply_courses(c, config, tokens or {})
 
 
 def _apply_hub(c, config: HubConfig) -> None:
@@ -209,32 +251,20 @@ def _apply_admin_service(c, token: str | None) -> None:
     )
 
 
-def _apply_courses(c, config: HubConfig) -> None:
-    """Per course: its formgrader as a hub service run by the course's grader account, the
-    groups nbgrader-ID (students) and formgrade-ID (instructors, graders), and a role that
-    lets formgrade-ID, and nobody else, reach that formgrader."""
+def _apply_courses(c, config: HubConfig, tokens: dict[str, str]) -> None:
+    """Per course: its formgrader as an external hub service (its own systemd unit, run by
+    the course's grader account, with the token in `tokens`), the groups nbgrader-ID
+    (students) and formgrade-ID (instructors, graders), and a role that lets formgrade-ID,
+    and nobody else, reach that formgrader."""
     groups = {}
     for index, course in enumerate(config.courses):
-        port = layout.FORMGRADER_FIRST_PORT + index
         c.JupyterHub.services.append(
             {
                 "name": course.id,
                 "display": False,
-                "url": f"http://127.0.0.1:{port}",
-                # systemd-cat execs the server (same PID for the hub) with its output in
-                # the journal under its own name: `hubctl logs COURSE` finds its lines.
-                "command": [
-                    "/usr/bin/systemd-cat",
-                    f"--identifier={formgrader_identifier(course.id)}",
-                    f"{layout.USER_VENV}/bin/jupyterhub-singleuser",
-                ],
-                "user": layout.grader_account(course.id),
-                "cwd": layout.course_dir(course.id),
-                "environment": {
-                    **config.proxy_environment,
-                    "PATH": f"{layout.USER_VENV}/bin:/usr/bin:/bin",
-                    "JUPYTER_CONFIG_PATH": f"{layout.JUPYTER_PROFILES_DIR}/formgrader",
-                },
+                "url": formgrader_url(index),
+                "api_token": tokens[course.id],
+                "oauth_client_id": f"service-{course.id}",
                 "oauth_no_confirm": True,
             }
         )
