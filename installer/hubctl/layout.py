@@ -34,6 +34,14 @@ EXCHANGE_DIR = f"{NBGRADER_DIR}/exchange"
 COURSES_DIR = f"{NBGRADER_DIR}/courses"
 GRADER_PREFIX = "grader-"  # Linux account that owns a course's files and runs its formgrader
 COURSE_GROUP_PREFIX = "hubctl-"  # Linux group of a course's students: the exchange's gate
+# Course data the plugins keep (the datasets plugin's folders): `hubctl uninstall` keeps it
+# unless --delete-data, like the courses.
+PLUGIN_DATA_DIR = "/srv/hubctl"
+DATASETS_DIR = f"{PLUGIN_DATA_DIR}/datasets"
+# The Linux group that may write a course's dataset (its instructors): COURSE_GROUP_PREFIX +
+# id + this. '+' is in no course id or user name, and the name stays within Linux's 32
+# characters (a course id has at most 24).
+DATASET_WRITERS_SUFFIX = "+"
 FORMGRADER_FIRST_PORT = 10100
 # Each course's formgrader is its own unit, an external hub service: the hub neither starts
 # it nor waits for it (JupyterHub gives a managed service 10 s, then exits).
@@ -66,6 +74,10 @@ def grader_account(course_id: str) -> str:
 
 def course_group(course_id: str) -> str:
     return f"{COURSE_GROUP_PREFIX}{course_id}"
+
+
+def dataset_writers_group(course_id: str) -> str:
+    return f"{COURSE_GROUP_PREFIX}{course_id}{DATASET_WRITERS_SUFFIX}"
 
 
 def course_dir(course_id: str) -> str:

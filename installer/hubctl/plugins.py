@@ -124,9 +124,16 @@ class PluginSet:
         self.settings: dict[str, BaseModel | None] = {}
         self.modules: dict[str, str] = {}  # name -> the entry point's value
 
-    def add(self, name: str, point: EntryPoint, raw: object, source: str) -> None:
+    def add(
+        self,
+        name: str,
+        point: EntryPoint,
+        raw: object,
+        source: str,
+        config: HubConfig | None = None,
+    ) -> None:
         plugin = load(self.manager, point)
-        self.settings[name] = _validate(self.manager, plugin, name, raw or {}, source)
+        self.settings[name] = _validate(self.manager, plugin, name, raw or {}, source, config)
         self.modules[name] = point.value
 
     def call(self, hook: str, **kwargs) -> list[tuple[str, object]]:
@@ -161,7 +168,7 @@ class EnabledPlugins(PluginSet):
             point = available.get(name)
             if point is None:
                 raise PluginError(f"{source}: plugins.{name}: {_unknown(name, available)}")
-            self.add(name, point, raw, source)
+            self.add(name, point, raw, source, config)
 
     def install_vars(self, user_lock: list[str]) -> dict:
         """What the enabled plugins contribute to the install, as Ansible extra vars."""
@@ -278,7 +285,12 @@ def _version(text: str) -> str:
 
 
 def _validate(
-    manager: pluggy.PluginManager, plugin: ModuleType, name: str, raw: object, source: str
+    manager: pluggy.PluginManager,
+    plugin: ModuleType,
+    name: str,
+    raw: object,
+    source: str,
+    config: HubConfig | None = None,
 ) -> BaseModel | None:
     from hubctl.config.loader import describe_error  # the core's wording, one rule for both
 
@@ -299,7 +311,9 @@ def _validate(
             f"{source}: plugins.{name}: expected a mapping of its settings (got {raw!r})"
         )
     try:
-        return model.model_validate(raw)
+        # a validator may check the settings against hub.yaml: info.context["config"] (on
+        # the instructor's machine; None on the VM, where they were checked before)
+        return model.model_validate(raw, context={"config": config})
     except ValidationError as error:
         lines = [
             f"{source}: {describe_error(err, model, ('plugins', name))}" for err in error.errors()

@@ -194,6 +194,7 @@ PLUGIN_GIT_HOST = f"10.77.{E2E_INDEX_BASE + 8}.1"
 PLUGIN_SETTINGS = {
     "packages": {"pip": ["humanize==4.17.0"], "apt": ["jq"]},
     "git_content": {"courses": {"math2": {"repo": f"git://{PLUGIN_GIT_HOST}/math2-notes.git"}}},
+    "datasets": {},  # a dataset folder for each course
     "example": {"greeting": "Welcome to the course"},
     "exam": {},
 }

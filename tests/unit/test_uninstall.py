@@ -13,7 +13,7 @@ def test_it_asks_first_and_no_stops_before_anything_runs(tmp_path, monkeypatch):
     )
     assert result.exit_code == 1
     assert result.output == (
-        "Remove the hub and its data (database, courses, exchange, backups) from vm.example?"
+        "Remove the hub and its data (database, courses, exchange, datasets, backups) from vm.example?"
         " [y/N]: n\nAborted!\n"
     )
     assert not (tmp_path / "hubctl" / "logs").exists()  # no playbook was started
@@ -28,7 +28,7 @@ def test_the_question_names_what_goes():
 
 def test_the_summary_says_where_the_kept_data_is():
     report = {
-        "kept_data": ["/var/lib/hubctl", "/srv/nbgrader"],
+        "kept_data": ["/var/lib/hubctl", "/srv/nbgrader", "/srv/hubctl"],
         "kept_users": ["ann", "ben"],
         "kept_graders": ["grader-cs101"],
         "kept_packages": [],
@@ -37,7 +37,7 @@ def test_the_summary_says_where_the_kept_data_is():
     assert summary("vm", 12, 41.6, report).splitlines() == [
         "Removed the hub from vm in 42s.",
         "Kept the data: /var/lib/hubctl (the hub database); /srv/nbgrader (courses, gradebooks"
-        " and the exchange). `--delete-data` deletes it.",
+        " and the exchange); /srv/hubctl (the courses' datasets). `--delete-data` deletes it.",
         "Kept with it the accounts and groups that own it: grader-cs101, hubctl-cs101.",
         "Kept 2 users' Linux accounts and homes (ann, ben) and their group hubctl-users."
         " `--remove-users` deletes them.",

@@ -10,6 +10,7 @@ from hubctl.commands.options import resolve_target, target_options
 DATA = {
     layout.STATE_DIR: "the hub database",
     layout.NBGRADER_DIR: "courses, gradebooks and the exchange",
+    layout.PLUGIN_DATA_DIR: "the courses' datasets",
     layout.BACKUP_DIR: "backups",
 }
 
@@ -52,7 +53,7 @@ def uninstall(keep_data, remove_users, yes, host_spec, ssh_key, ask_become_pass)
 def confirmation(where: str, keep_data: bool, remove_users: bool) -> str:
     gone = ["the hub"]
     if not keep_data:
-        gone.append("its data (database, courses, exchange, backups)")
+        gone.append("its data (database, courses, exchange, datasets, backups)")
     if remove_users:
         gone.append("the users' Linux accounts and homes")
     return f"Remove {' and '.join(gone)} from {where}?"
