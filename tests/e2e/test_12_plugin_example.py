@@ -10,6 +10,7 @@ from conftest import PLUGIN_SETTINGS, hubctl, ssh_options_env
 
 GREETING = PLUGIN_SETTINGS["example"]["greeting"]
 STUDENT = "cara"  # math2's student, made by the install
+NEW_USER = "wren"  # made by this module (other plugin modules make their own)
 ADMIN_TOKEN = "/etc/hubctl/secrets/hubctl-api-token"
 HUB_API = "http://127.0.0.1:8081/hub/api"
 
@@ -96,11 +97,11 @@ def test_pre_spawn_gives_this_start_the_users_groups(server_environment):
 
 
 def test_new_user_runs_on_the_vm_when_hubctl_makes_an_account(machine, cli):
-    cli("users", "add", "dora", "--course", "math2")
+    cli("users", "add", NEW_USER, "--course", "math2")
     welcome = on_guest(
-        machine, "stat -c '%U %a' /home/dora/WELCOME.txt; cat /home/dora/WELCOME.txt"
+        machine, f"stat -c '%U %a' /home/{NEW_USER}/WELCOME.txt; cat /home/{NEW_USER}/WELCOME.txt"
     )
-    assert welcome.splitlines() == ["dora 644", f"{GREETING}, dora!"]
+    assert welcome.splitlines() == [f"{NEW_USER} 644", f"{GREETING}, {NEW_USER}!"]
 
 
 def test_cli_commands_add_a_command_that_runs_the_plugins_code_on_the_vm(cli):

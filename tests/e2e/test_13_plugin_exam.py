@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 COURSE, OTHER_COURSE = "math2", "cs101"
 STUDENT = "cara"  # math2's student: the install makes her account
 OTHER = "ozzy"  # a cs101 student, made here with the CLI
-LATE = "dora"  # joins math2 during its exam
+LATE = "lars"  # joins math2 during its exam (a name no other plugin module uses)
 HUB_PYTHON = "/opt/hubctl/hub/bin/python3"
 STATE_DIR = "/var/lib/hubctl/exams"
 RESTART_SECONDS = 240
@@ -244,7 +244,7 @@ def test_a_student_who_joins_during_the_exam_is_cut_off_at_her_first_start(machi
     exam_cli("users", "add", LATE, "--course", COURSE)
     # Her first server start, through the hub's API as the hub's own service: the hub has no
     # CAP_NET_ADMIN, so the spawner's hook has the plugin's unit reload the table.
-    start = "from hubctl.hub.hubapi import HubApi; HubApi().call('POST', '/users/dora/server')"
+    start = f"from hubctl.hub.hubapi import HubApi; HubApi().call('POST', '/users/{LATE}/server')"
     machine.run([HUB_PYTHON, "-c", start])
     wait_for_new_server(machine, LATE, "0")
     assert connects_as(machine, LATE, code).startswith("FAILED")
