@@ -79,8 +79,12 @@ def apply(exams: dict[str, dict] | None = None) -> set[int]:
     """Load the table for `exams` (default: those running); returns the uids shut out."""
     shut_out = uids(running() if exams is None else exams)
     nft.load(shut_out)
-    STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (STATE_DIR / APPLIED_FILE).write_text(" ".join(str(uid) for uid in sorted(shut_out)))
+    path = STATE_DIR / APPLIED_FILE
+    if shut_out:
+        STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(" ".join(str(uid) for uid in sorted(shut_out)))
+    else:  # no exam: nothing of it is left behind
+        path.unlink(missing_ok=True)
     return shut_out
 
 

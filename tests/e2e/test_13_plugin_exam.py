@@ -6,6 +6,7 @@ terminals, no nbgitpuller) while the cs101 student, math2's instructor, the cour
 account and the hub keep the network; `hubctl exam stop math2` gives it all back, and an exam
 with --until ends by itself. Runs last of the plugin modules and leaves no exam running."""
 
+import re
 import socket
 import threading
 import time
@@ -228,7 +229,8 @@ def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli
     print(
         f"FIGURE hubctl exam start (1 running server to restart): {time.monotonic() - started:.0f} s"
     )
-    assert f"Exam started in {COURSE}: 1 students off the network" in output
+    # cara and whoever the other plugin modules enrolled in math2 (no server: not restarted)
+    assert re.search(rf"Exam started in {COURSE}: \d+ students off the network", output)
     assert "1 running servers restarted into exam mode" in output
     print(
         f"FIGURE exam start to cara's new server: {wait_for_new_server(machine, STUDENT, before[STUDENT]):.0f} s"
