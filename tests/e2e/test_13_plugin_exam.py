@@ -164,11 +164,15 @@ def one_line_error(result) -> str:
 
 
 # Restarting a running student's server (what `exam start`, `stop` and the --until timer do)
-# fails in the test guests: the hub's systemd-run answers that the unit "was already loaded".
-# A fresh start (test_a_student_who_joins...) works. Not understood yet: issue 5 stays open.
+# fails in the test guests: systemd cannot kill the stopped unit's cgroup ("Failed to kill
+# control group ... Input/output error"), the unit stays loaded, and the hub's systemd-run
+# answers that it "was already loaded". A fresh start (test_a_student_who_joins...) works.
+# Not run: each would spend minutes waiting for a restart that cannot come here, and the
+# suite must stay within CI's time. Issue 5 stays open on these (the late joiner's test
+# needs the exam the first of them starts).
 RESTART_IN_GUESTS = pytest.mark.xfail(
     reason="restarting a running server fails in the nspawn guests ('already loaded')",
-    strict=False,
+    run=False,
 )
 
 
@@ -252,6 +256,7 @@ def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli
     assert status.startswith(f"{COURSE}: since ") and "ends at `hubctl exam stop`" in status
 
 
+@RESTART_IN_GUESTS  # needs the exam the test before starts
 def test_a_student_who_joins_during_the_exam_is_cut_off_at_her_first_start(machine, exam_cli, code):
     exam_cli("users", "add", LATE, "--course", COURSE)
     # Her first server start, through the hub's API as the hub's own service: the hub has no
