@@ -15,6 +15,7 @@ links the folder into the homes of the course's students and instructors, and op
 writing in the instructors' sandboxed servers (ReadWritePaths).
 """
 
+import contextlib
 import grp
 import os
 import pwd
@@ -128,11 +129,9 @@ def link_datasets(home: str, uid: int, gid: int, targets: dict[str, str]) -> Non
     home_fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         if targets:
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.mkdir(LINKS_DIR, 0o755, dir_fd=home_fd)
                 os.chown(LINKS_DIR, uid, gid, dir_fd=home_fd, follow_symlinks=False)
-            except FileExistsError:
-                pass
         try:
             links_fd = os.open(
                 LINKS_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=home_fd
