@@ -173,8 +173,7 @@ def fork_bomb(host, lab, server_pid, hub_url, installed):
     left = int(host.check_output(f"ps -u {STUDENT} --no-headers | wc -l"))
     print(f"FIGURE fork bomb: {tasks} tasks of {STUDENT} after 15 s (limit {PROCESSES})")
     yield tasks, login, hub_alive, left
-    # Whatever the test found: the guests' systemd cannot always kill a unit's cgroup
-    # (docs/reliability.md), and a bomb left behind would eat the machine's CPUs for the
+    # Whatever the test found: a bomb left behind would eat the machine's CPUs for the
     # rest of the suite. Stopped first, so none forks while the others are killed.
     host.run(
         f"for round in $(seq 30); do pgrep -u {STUDENT} >/dev/null || break;"

@@ -130,8 +130,7 @@ def guest_output(machine, command: str) -> str:
 
 
 def server_pid(machine, name: str) -> str:
-    # pgrep, not `systemctl show`: that loads a stopped transient unit, and SystemdSpawner's
-    # systemd-run then fails ("already loaded") when the hub starts the server again
+    # pgrep, not `systemctl show`: that would load a stopped transient unit again
     return guest_output(machine, f"pgrep -o -u {name} -f jupyterhub-singleuser") or "0"
 
 
@@ -161,19 +160,6 @@ def one_line_error(result) -> str:
     assert result.returncode != 0
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-# Restarting a running student's server (what `exam start`, `stop` and the --until timer do)
-# fails in the test guests: systemd cannot kill the stopped unit's cgroup ("Failed to kill
-# control group ... Input/output error"), the unit stays loaded, and the hub's systemd-run
-# answers that it "was already loaded". A fresh start (test_a_student_who_joins...) works.
-# Not run: each would spend minutes waiting for a restart that cannot come here, and the
-# suite must stay within CI's time. Issue 5 stays open on these (the late joiner's test
-# needs the exam the first of them starts).
-RESTART_IN_GUESTS = pytest.mark.xfail(
-    reason="restarting a running server fails in the nspawn guests ('already loaded')",
-    run=False,
-)
 
 
 @pytest.mark.parametrize(
@@ -225,7 +211,6 @@ def test_before_the_exam_both_students_reach_the_network_and_have_terminals(
         assert seen == {"kernel": "CONNECTED CONNECTED", "terminals": 200, "git-pull": True}, name
 
 
-@RESTART_IN_GUESTS
 def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli, code, tmp_path):
     before = {name: server_pid(machine, name) for name in (STUDENT, OTHER)}
     started = time.monotonic()
@@ -256,7 +241,6 @@ def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli
     assert status.startswith(f"{COURSE}: since ") and "ends at `hubctl exam stop`" in status
 
 
-@RESTART_IN_GUESTS  # needs the exam the test before starts
 def test_a_student_who_joins_during_the_exam_is_cut_off_at_her_first_start(machine, exam_cli, code):
     exam_cli("users", "add", LATE, "--course", COURSE)
     # Her first server start, through the hub's API as the hub's own service: the hub has no
@@ -269,7 +253,6 @@ def test_a_student_who_joins_during_the_exam_is_cut_off_at_her_first_start(machi
     assert "--ServerApp.terminals_enabled=False" in command
 
 
-@RESTART_IN_GUESTS
 def test_after_the_exam_all_is_as_before(machine, people, exam_cli, code, tmp_path):
     before = {name: server_pid(machine, name) for name in (STUDENT, LATE)}
     output = exam_cli("exam", "stop", COURSE).stdout
@@ -286,7 +269,6 @@ def test_after_the_exam_all_is_as_before(machine, people, exam_cli, code, tmp_pa
     nothing_changed(machine)
 
 
-@RESTART_IN_GUESTS
 def test_an_exam_with_until_ends_by_itself(machine, people, exam_cli, code):
     before = server_pid(machine, STUDENT)
     end = (datetime.now(UTC) + timedelta(seconds=150)).replace(second=0, microsecond=0)

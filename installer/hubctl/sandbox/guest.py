@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubctl.errors import HubctlError
+from hubctl.sandbox import cgroups
 
 log = logging.getLogger(__name__)
 
@@ -441,6 +442,7 @@ class Guest:
         self.nspawn_pid: int | None = None
         self.leader_pid: int | None = None  # the guest's PID 1 (systemd), as seen on the host
         self.tinyproxy_pid: int | None = None
+        self.cgroups: list[Path] = []  # the guest's own, one per hierarchy (see cgroups.py)
         self._procs: dict[int, subprocess.Popen] = {}  # our own children, to reap them
         # A guest may already run from this state_dir (an earlier process, a crash):
         # adopt its pids so that stop()/destroy() never delete a running tree.
@@ -449,6 +451,7 @@ class Guest:
             self.nspawn_pid = state.get("nspawn_pid")
             self.leader_pid = state.get("leader_pid")
             self.tinyproxy_pid = state.get("tinyproxy_pid")
+            self.cgroups = [Path(path) for path in state.get("cgroups", [])]
 
     # -- state --------------------------------------------------------------
 
@@ -498,6 +501,7 @@ class Guest:
             "nspawn_pid": self.nspawn_pid,
             "leader_pid": self.leader_pid,
             "tinyproxy_pid": self.tinyproxy_pid,
+            "cgroups": [str(path) for path in self.cgroups],
         }
         partial = spec.state_file.with_suffix(".json.tmp")
         partial.write_text(json.dumps(state, indent=2) + "\n")
@@ -668,8 +672,9 @@ class Guest:
                 f"=== hubctl sandbox: boot {spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
             )
             out.flush()
+            self.cgroups = cgroups.own_cgroups(spec.name)
             proc = subprocess.Popen(
-                nspawn_command(spec),
+                cgroups.join_command(self.cgroups, nspawn_command(spec)),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -859,6 +864,7 @@ class Guest:
         if not _wait(lambda: not iface.exists(), 10, 0.1):
             subprocess.run(["ip", "link", "del", spec.interface], capture_output=True, check=False)
         self.nspawn_pid = self.leader_pid = None
+        cgroups.remove(self.cgroups)
         if spec.state_dir.is_dir():
             self._save()
 
