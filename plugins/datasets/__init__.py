@@ -8,7 +8,8 @@ instructors write and its students only read, linked into each member's home as
 
 The folder /srv/hubctl/datasets/ID belongs to root and the course's students group
 (hubctl-ID, made by the courses role); its ACL gives that group r-x, the group hubctl-ID+
-rwx and everyone else nothing, and its default ACL passes the same on to everything created
+rwx, the course's grader account (grader-ID, which runs the formgrader: autograding opens
+the files a notebook reads by their /srv/hubctl/datasets path) r-x and everyone else nothing, and its default ACL passes the same on to everything created
 in it (whatever the creator's umask). hubctl_pre_spawn keeps hubctl-ID+ equal to the
 course's instructors (hub.yaml courses[].instructors) as each of them starts a server,
 links the folder into the homes of the course's students and instructors, and opens it for
@@ -84,8 +85,9 @@ def access_of(
     user: str, groups: list[str], courses: list[str], config: HubConfig
 ) -> tuple[list[str], list[str]]:
     """(the courses whose dataset `user` sees, the ones they may write): a course's students
-    see it, its instructors write it. Its graders get neither: they are in neither Linux
-    group, and a link to a folder they cannot read would break their ~/datasets listing."""
+    see it, its instructors write it. The people who grade get neither: they are in neither
+    Linux group, and a link to a folder they cannot read would break their ~/datasets
+    listing (the formgrader runs as the course's grader account, which the ACL lets read)."""
     instructors = {course.id: course.instructors for course in config.courses}
     writes = [course_id for course_id in courses if user in instructors.get(course_id, [])]
     students = {
@@ -97,9 +99,11 @@ def access_of(
 
 def acl_lines(course_id: str) -> list[str]:
     """The dataset folder's ACL as `getfacl --omit-header` prints it; the same default ACL
-    makes what anyone adds readable by the students and writable by the instructors."""
+    makes what anyone adds readable by the students and the autograder and writable by
+    the instructors."""
     entries = [
         "user::rwx",
+        f"user:{layout.grader_account(course_id)}:r-x",
         "group::r-x",  # the owning group: the course's students
         f"group:{layout.dataset_writers_group(course_id)}:rwx",
         "mask::rwx",

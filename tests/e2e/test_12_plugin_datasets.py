@@ -143,7 +143,14 @@ def test_each_course_has_its_dataset_folder(machine, plugin_install, course):
 
 def test_the_folder_acl_lets_students_read_and_writers_write(machine, plugin_install):
     acl = guest_output(machine, f"getfacl --omit-header --absolute-names {DATASETS}/math2")
-    entries = ["user::rwx", "group::r-x", "group:hubctl-math2+:rwx", "mask::rwx", "other::---"]
+    entries = [
+        "user::rwx",
+        "user:grader-math2:r-x",  # the formgrader's account: autograding reads the data
+        "group::r-x",
+        "group:hubctl-math2+:rwx",
+        "mask::rwx",
+        "other::---",
+    ]
     assert acl.splitlines() == [*entries, *(f"default:{entry}" for entry in entries)]
 
 
@@ -194,6 +201,7 @@ def test_what_the_instructor_wrote_is_readable_by_the_course_only(machine, math2
     acl = guest_output(machine, f"getfacl --omit-header {DATASETS}/math2/{MATH2_FILE}")
     assert effective_rights(acl) == {
         "user:": "rw-",
+        "user:grader-math2": "r--",
         "group:": "r--",  # the students (the folder's group, set-group-ID)
         "group:hubctl-math2+": "rw-",
         "mask:": "rw-",
@@ -285,6 +293,22 @@ def test_the_student_reads_it_from_a_kernel_and_sees_it_in_her_file_browser(
     assert all(line in ("PermissionError", "OSError") for line in lines[1:]), lines
     assert len(lines) == 3
     assert re.search(r"datasets\s*/\s*math2", breadcrumbs), breadcrumbs
+
+
+# The course's formgrader
+
+
+def test_the_courses_formgrader_reads_the_file_in_its_sandbox(machine, math2_written):
+    # Autograding runs students' notebooks in the formgrader's unit, as the grader account.
+    pid = guest_output(machine, "systemctl show -p MainPID --value hubctl-formgrader@math2")
+    ids = guest_output(machine, "id -u grader-math2; id -g grader-math2").split()
+    read = f"nsenter -t {pid} -m -S {ids[0]} -G {ids[1]} -- cat {DATASETS}/math2/{MATH2_FILE}"
+    assert guest_output(machine, read) + "\n" == MATH2_TEXT
+
+
+def test_another_courses_formgrader_cannot_read_it(machine, math2_written):
+    result = guest_run(machine, f"runuser -u grader-cs101 -- cat {DATASETS}/math2/{MATH2_FILE}")
+    assert "Permission denied" in result.stderr
 
 
 # Another course's student

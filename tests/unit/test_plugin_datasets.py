@@ -76,11 +76,13 @@ def test_the_role_is_shipped_and_gets_each_courses_folder_groups_and_acl():
             "instructors": ["bob", "alice"],
             "acl": [
                 "user::rwx",
+                "user:grader-math2:r-x",
                 "group::r-x",
                 "group:hubctl-math2+:rwx",
                 "mask::rwx",
                 "other::---",
                 "default:user::rwx",
+                "default:user:grader-math2:r-x",
                 "default:group::r-x",
                 "default:group:hubctl-math2+:rwx",
                 "default:mask::rwx",
