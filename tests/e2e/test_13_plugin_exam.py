@@ -150,9 +150,13 @@ def connects_as(machine, user: str, code: str) -> str:
     return guest_output(machine, f"runuser -u {user} -- {HUB_PYTHON} -c '{code}'")
 
 
+def has_exam_table(machine) -> bool:
+    return machine.run(["nft", "list", "table", "inet", "hubctl_exam"], check=False).returncode == 0
+
+
 def nothing_changed(machine) -> None:
     assert guest_output(machine, f"ls {STATE_DIR} 2>/dev/null") == ""
-    assert guest_output(machine, "nft list table inet hubctl_exam 2>&1 >/dev/null") != ""
+    assert not has_exam_table(machine)
 
 
 def one_line_error(result) -> str:
@@ -277,6 +281,16 @@ def test_an_exam_with_until_ends_by_itself(machine, people, exam_cli, code):
     assert f"It ends by itself at {end.isoformat()}" in output
     wait_for_new_server(machine, STUDENT, before)
     pid = server_pid(machine, STUDENT)
+    assert connects_as(machine, STUDENT, code).startswith("FAILED")
+
+    # The boot unit holds the exam: stopping it (uninstall, a shutdown) takes the table away,
+    # starting it (a boot) puts the table and the end's timer back.
+    assert guest_output(machine, "systemctl is-active hubctl-exam") == "active"
+    machine.run(["systemctl", "stop", "hubctl-exam"])
+    assert not has_exam_table(machine)
+    machine.run(["systemctl", "start", "hubctl-exam"])
+    assert has_exam_table(machine)
+    assert guest_output(machine, f"systemctl is-active hubctl-exam-end-{COURSE}.timer") == "active"
     assert connects_as(machine, STUDENT, code).startswith("FAILED")
 
     while datetime.now(UTC) < end + timedelta(seconds=RESTART_SECONDS):
