@@ -672,7 +672,10 @@ class Guest:
                 f"=== hubctl sandbox: boot {spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
             )
             out.flush()
-            self.cgroups = cgroups.own_cgroups(spec.name)
+            try:
+                self.cgroups = cgroups.own_cgroups(spec.name)
+            except OSError as exc:
+                raise GuestError(f"cannot give guest {spec.name} its own cgroups: {exc}") from exc
             proc = subprocess.Popen(
                 cgroups.join_command(self.cgroups, nspawn_command(spec)),
                 stdin=subprocess.DEVNULL,
