@@ -21,6 +21,7 @@ COURSE, OTHER_COURSE = "math2", "cs101"
 STUDENT = "cara"  # math2's student: the install makes her account
 OTHER = "ozzy"  # a cs101 student, made here with the CLI
 LATE = "lars"  # joins math2 during its exam (a name no other plugin module uses)
+INSTRUCTOR = "ta"  # math2's
 HUB_PYTHON = "/opt/hubctl/hub/bin/python3"
 STATE_DIR = "/var/lib/hubctl/exams"
 RESTART_SECONDS = 120
@@ -83,6 +84,14 @@ def code(machine, listener) -> str:
 
 
 @pytest.fixture(scope="module")
+def instructor(machine, plugin_install) -> str:
+    """math2's instructor, with the Linux account the hub makes at her first server start."""
+    if machine.run(["id", INSTRUCTOR], check=False).returncode:
+        start_through_the_hub(machine, INSTRUCTOR)
+    return INSTRUCTOR
+
+
+@pytest.fixture(scope="module")
 def people(machine, plugin_install, exam_cli):
     """cara and a new cs101 student, each logged in with a browser of their own."""
     output = exam_cli("users", "add", OTHER, "--course", OTHER_COURSE).stdout
@@ -132,6 +141,13 @@ def guest_output(machine, command: str) -> str:
 def server_pid(machine, name: str) -> str:
     # pgrep, not `systemctl show`: that would load a stopped transient unit again
     return guest_output(machine, f"pgrep -o -u {name} -f jupyterhub-singleuser") or "0"
+
+
+def start_through_the_hub(machine, name: str) -> None:
+    """Start `name`'s server through the hub's API as the hub's own service; wait for it."""
+    start = f"from hubctl.hub.hubapi import HubApi; HubApi().call('POST', '/users/{name}/server')"
+    machine.run([HUB_PYTHON, "-c", start])
+    wait_for_new_server(machine, name, "0")
 
 
 def wait_for_new_server(machine, name: str, old_pid: str) -> float:
@@ -215,7 +231,9 @@ def test_before_the_exam_both_students_reach_the_network_and_have_terminals(
         assert seen == {"kernel": "CONNECTED CONNECTED", "terminals": 200, "git-pull": True}, name
 
 
-def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli, code, tmp_path):
+def test_during_the_exam_only_its_students_are_cut_off(
+    machine, people, instructor, exam_cli, code, tmp_path
+):
     before = {name: server_pid(machine, name) for name in (STUDENT, OTHER)}
     started = time.monotonic()
     output = exam_cli("exam", "start", COURSE).stdout
@@ -238,7 +256,7 @@ def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli
     other = people.probe(OTHER, code, tmp_path)
     assert other == {"kernel": "CONNECTED CONNECTED", "terminals": 200, "git-pull": True}
     assert server_pid(machine, OTHER) == before[OTHER]  # not restarted
-    for user in ("ta", "grader-math2", "root"):  # instructor, the course's grader, the hub
+    for user in (instructor, "grader-math2", "root"):  # the course's grader account, the hub
         assert connects_as(machine, user, code) == "CONNECTED CONNECTED", user
 
     status = exam_cli("exam", "status").stdout
@@ -247,11 +265,8 @@ def test_during_the_exam_only_its_students_are_cut_off(machine, people, exam_cli
 
 def test_a_student_who_joins_during_the_exam_is_cut_off_at_her_first_start(machine, exam_cli, code):
     exam_cli("users", "add", LATE, "--course", COURSE)
-    # Her first server start, through the hub's API as the hub's own service: the hub has no
-    # CAP_NET_ADMIN, so the spawner's hook has the plugin's unit reload the table.
-    start = f"from hubctl.hub.hubapi import HubApi; HubApi().call('POST', '/users/{LATE}/server')"
-    machine.run([HUB_PYTHON, "-c", start])
-    wait_for_new_server(machine, LATE, "0")
+    # The hub has no CAP_NET_ADMIN: the spawner's hook has the plugin's unit reload the table.
+    start_through_the_hub(machine, LATE)
     assert connects_as(machine, LATE, code).startswith("FAILED")
     command = guest_output(machine, f"ps -o args= -p {server_pid(machine, LATE)}")
     assert "--ServerApp.terminals_enabled=False" in command
