@@ -94,7 +94,9 @@ def applied() -> set[int]:
 
 
 def reload_as_root() -> None:
-    subprocess.run(["systemctl", "start", RELOAD_UNIT], check=True, capture_output=True)
+    """Have the boot unit load the table again (it runs as root; the hub has no CAP_NET_ADMIN).
+    A reload, not a restart: stopping the unit would drop the table for a moment."""
+    subprocess.run(["systemctl", "reload-or-restart", RELOAD_UNIT], check=True, capture_output=True)
 
 
 def exam_courses_of(groups: list[str]) -> list[str]:
