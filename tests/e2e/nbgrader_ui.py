@@ -3,6 +3,7 @@ student's "Assignments" panel in JupyterLab. Builds on browser.py."""
 
 from browser import KERNEL_TIMEOUT_MS, SPAWN_TIMEOUT_MS
 from playwright.sync_api import Frame, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 FORMGRADER_TIMEOUT_MS = 120_000  # generate, collect and autograde run nbgrader on the VM
 # A notebook with one answer cell and one autograded test cell worth a point.
@@ -127,8 +128,21 @@ def answer_first_cell(page: Page, base_url: str, user: str, path: str, code: str
     editor.click()
     page.keyboard.press("Control+a")
     page.keyboard.insert_text(code)
-    page.keyboard.press("Control+s")
-    page.locator(".jp-mod-current.jp-mod-dirty").wait_for(state="detached")
+    save(page)
+
+
+def save(page: Page, tries: int = 3) -> None:
+    """Ctrl+S in the current notebook until it is no longer dirty. On a loaded machine
+    JupyterLab can miss a Ctrl+S pressed right after typing; a student presses it again."""
+    dirty = page.locator(".jp-mod-current.jp-mod-dirty")
+    for attempt in range(1, tries + 1):
+        page.keyboard.press("Control+s")
+        try:
+            dirty.wait_for(state="detached", timeout=20_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == tries:
+                raise
 
 
 def submit_assignment(page: Page, name: str) -> str:
