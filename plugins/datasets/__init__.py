@@ -9,11 +9,12 @@ instructors write and its students only read, linked into each member's home as
 The folder /srv/hubctl/datasets/ID belongs to root and the course's students group
 (hubctl-ID, made by the courses role); its ACL gives that group r-x, the group hubctl-ID+
 rwx, the course's grader account (grader-ID, which runs the formgrader: autograding opens
-the files a notebook reads by their /srv/hubctl/datasets path) r-x and everyone else nothing, and its default ACL passes the same on to everything created
-in it (whatever the creator's umask). hubctl_pre_spawn keeps hubctl-ID+ equal to the
-course's instructors (hub.yaml courses[].instructors) as each of them starts a server,
-links the folder into the homes of the course's students and instructors, and opens it for
-writing in the instructors' sandboxed servers (ReadWritePaths).
+the files a notebook reads by their /srv/hubctl/datasets path) r-x and everyone else
+nothing, and its default ACL passes the same on to everything created in it (whatever the
+creator's umask). hubctl_pre_spawn keeps hubctl-ID+ equal to the course's instructors
+(hub.yaml courses[].instructors) as each of them starts a server, links the folder into the
+homes of the course's students and instructors, and opens it for writing in the
+instructors' sandboxed servers (ReadWritePaths).
 """
 
 import contextlib
