@@ -57,7 +57,7 @@ def guest_cgroups(mountinfo: str, self_cgroup: str, guest: str) -> list[Path]:
 
 
 def own_cgroups(guest: str) -> list[Path]:
-    """Create the guest's cgroups (see :func:`guest_cgroups`) for :func:`join`."""
+    """Create the guest's cgroups (see :func:`guest_cgroups`) for :func:`join_command`."""
     paths = guest_cgroups(
         Path("/proc/self/mountinfo").read_text(), Path("/proc/self/cgroup").read_text(), guest
     )
