@@ -65,6 +65,9 @@ GROUPS = {
 SESSION_SETUPS = {"guest": "hub", "plugin_guest": "plugins", "plugin_cli": "plugins"}
 
 
+WRONG_GROUP = pytest.StashKey[str]()
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -75,10 +78,25 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(group))
         for fixture, owner in SESSION_SETUPS.items():
             if group != owner and uses_session_fixture(item, fixture):
-                raise pytest.UsageError(
-                    f"{item.nodeid} uses the session fixture {fixture} but its group is "
-                    f"{group!r}: only {owner!r} may set it up (tests/e2e/conftest.py GROUPS)"
+                item.stash[WRONG_GROUP] = (
+                    f"{item.path.name} uses the session fixture {fixture} but its group is "
+                    f"{group!r}: put it in {owner!r} (tests/e2e/conftest.py GROUPS)"
                 )
+
+
+def pytest_runtest_setup(item):
+    """In a worker, a test that could set up a guest a second time (its group was not applied,
+    or it uses another group's session guest) fails before its fixtures are set up. Without
+    xdist it runs as before."""
+    mark = item.get_closest_marker("xdist_group")
+    if not WORKER or mark is None:
+        return
+    if item.config.getoption("loadgroup", False) and not item.nodeid.endswith(f"@{mark.args[0]}"):
+        pytest.fail(
+            "pytest-xdist ignored the groups (its issue 1386: pytest >= 9.2)", pytrace=False
+        )
+    if WRONG_GROUP in item.stash:
+        pytest.fail(item.stash[WRONG_GROUP], pytrace=False)
 
 
 def uses_session_fixture(item, name: str) -> bool:
