@@ -17,16 +17,92 @@ import yaml
 
 from hubctl.sandbox.guest import HOST_CA_BUNDLE, Guest, GuestSpec, prerequisites_missing
 
-E2E_ROOT = Path(os.environ.get("HUBCTL_E2E_DIR", "/var/tmp/hubctl-e2e"))
-# Guests get 10.77.(BASE + slot).0/24: another BASE lets a second run go on beside this one.
-E2E_INDEX_BASE = int(os.environ.get("HUBCTL_E2E_INDEX_BASE", "230"))
+# Under pytest-xdist (`-n 2`) worker gwN has guests and files of its own: BASE + 10 * N and
+# HUBCTL_E2E_DIR/gwN, so a session guest set up in two workers never collides. Without
+# xdist WORKER is "" and nothing moves.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+E2E_ROOT = Path(os.environ.get("HUBCTL_E2E_DIR", "/var/tmp/hubctl-e2e")) / WORKER
+# Guests get 10.77.(BASE + slot).0/24, slots 1..10: another BASE lets a second run go on
+# beside this one.
+E2E_INDEX_BASE = int(os.environ.get("HUBCTL_E2E_INDEX_BASE", "230")) + 10 * int(WORKER[2:] or 0)
+if not 0 <= E2E_INDEX_BASE <= 254 - 10:
+    raise pytest.UsageError(
+        f"guest indexes {E2E_INDEX_BASE + 1}..{E2E_INDEX_BASE + 10} ({WORKER or 'no xdist'}) "
+        "leave 1..254: lower HUBCTL_E2E_INDEX_BASE or the number of workers"
+    )
 HUBCTL = [sys.executable, "-m", "hubctl.cli"]
 
+# The xdist group (`--dist loadgroup`) of each e2e module: a group runs on one worker, in
+# file order, so each session guest is set up (and installed) once. Unlisted: "hub".
+GROUPS = {
+    "test_1_install": "hub",  # the shared hub: installed, host, hub_url
+    "test_2_classroom": "hub",  # the shared hub: hub_url, installed, host
+    "test_3_rerun": "hub",  # re-installs the shared hub
+    "test_4_bad_input": "hub",  # the shared hub (guest, installed), then its own e2efresh
+    "test_5_local_mode": "hub",  # a local install on the shared hub
+    "test_6_grading": "hub",  # the shared hub: guest, installed, hub_url, host
+    "test_7_users": "hub",  # the shared hub: cli, hub_url, host
+    "test_8_status": "hub",  # the shared hub: guest, installed, host
+    "test_9_attacks": "hub",  # the shared hub: cli, hub_url, guest, installed
+    "test_9_backup": "hub",  # backs up the shared hub, then restores it onto e2erestore
+    "test_9_disk_full": "hub",  # the shared hub: guest, installed, hub_url
+    "test_9_faults": "hub",  # the shared hub: cli, guest, hub_url, host, installed
+    "test_9_logs": "hub",  # the shared hub: guest, installed, host, hub_url
+    "test_11_sandbox": "hub",  # the shared hub: hub_url, installed, host
+    "test_11_plugins": "plugins",  # plugin_guest, plugin_install (its own `installed`)
+    "test_12_plugin_datasets": "plugins",  # plugin_guest, plugin_install
+    "test_12_plugin_example": "plugins",  # plugin_guest, plugin_install (its own `cli`)
+    "test_12_plugin_git_content": "plugins",  # plugin_guest, plugin_install
+    "test_13_plugin_exam": "plugins",  # plugin_guest, plugin_install
+    "test_10_https": "https",  # its own guest e2etls (its own `guest` and `host`)
+    "test_10_firewall": "firewall",  # its own guest e2efw
+    "test_9_uninstall": "uninstall",  # its own guest e2euninst
+    "test_9_upgrade": "upgrade",  # its own guest e2eupgrade
+    "test_9_upgrade_term": "upgrade_term",  # its own guest e2eterm (issue 13's upgrade)
+    "test_guest_smoke": "smoke",  # its own guest hsmoke (index 200 whatever the base)
+}
+# Session fixtures that set up a guest (or a venv): the group that alone may set each up.
+SESSION_SETUPS = {"guest": "hub", "plugin_guest": "plugins", "plugin_cli": "plugins"}
 
+
+WRONG_GROUP = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
+        if "tests/e2e/" not in str(item.fspath):
+            continue
+        item.add_marker(pytest.mark.e2e)
+        group = GROUPS.get(item.path.stem, "hub")
+        item.add_marker(pytest.mark.xdist_group(group))
+        for fixture, owner in SESSION_SETUPS.items():
+            if group != owner and uses_session_fixture(item, fixture):
+                item.stash[WRONG_GROUP] = (
+                    f"{item.path.name} uses the session fixture {fixture} but its group is "
+                    f"{group!r}: put it in {owner!r} (tests/e2e/conftest.py GROUPS)"
+                )
+
+
+def pytest_runtest_setup(item):
+    """In a worker, a test that could set up a guest a second time (its group was not applied,
+    or it uses another group's session guest) fails before its fixtures are set up. Without
+    xdist it runs as before."""
+    mark = item.get_closest_marker("xdist_group")
+    if not WORKER or mark is None:
+        return
+    if item.config.getoption("loadgroup", False) and not item.nodeid.endswith(f"@{mark.args[0]}"):
+        pytest.fail(
+            "pytest-xdist ignored the groups (its issue 1386: pytest >= 9.2)", pytrace=False
+        )
+    if WRONG_GROUP in item.stash:
+        pytest.fail(item.stash[WRONG_GROUP], pytrace=False)
+
+
+def uses_session_fixture(item, name: str) -> bool:
+    """Whether `item` sets up this conftest's fixture `name`, not a module's own of that name."""
+    definitions = item._fixtureinfo.name2fixturedefs.get(name, ())
+    return any(Path(d.func.__code__.co_filename) == Path(__file__) for d in definitions[-1:])
 
 
 @pytest.fixture(scope="session")
