@@ -102,9 +102,14 @@ def formgrader_unit(course_id: str) -> str:
 
 
 def grading_runtime_dir(course_id: str) -> str:
-    """The course formgrader's JUPYTER_RUNTIME_DIR: its kernels' connection files and
-    sockets (transport ipc: CONNECTION_FILE-ipc-N)."""
+    """The course formgrader's JUPYTER_RUNTIME_DIR (its RuntimeDirectory)."""
     return f"{GRADING_RUN_DIR}/{course_id}"
+
+
+def grading_kernel_ip(course_id: str) -> str:
+    """KernelManager.ip of the course's grading kernels (transport ipc: their sockets are
+    IP-N). The courses role writes it into the course's nbgrader_config.json."""
+    return f"{grading_runtime_dir(course_id)}/kernel"
 
 
 def formgrader_token_file(course_id: str) -> str:

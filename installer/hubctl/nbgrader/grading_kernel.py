@@ -52,9 +52,13 @@ def main(connection_file: str) -> int:
         answer = json.loads(line)
         if "links" in answer:
             link_sockets(answer["links"], connection["ip"])
+        elif "error" in answer:
+            print(f"grading sandbox: {answer['error']}", file=sys.stderr)
+            return 1
         else:
-            print(f"grading sandbox: {answer.get('error') or answer['ended']}", file=sys.stderr)
-            return 1 if "error" in answer else 0
+            if answer["ended"]:
+                print(f"grading sandbox: {answer['ended']}", file=sys.stderr)
+            return 0
     print("grading sandbox: the broker hung up", file=sys.stderr)
     return 1
 
