@@ -23,7 +23,7 @@ COURSE_DIR = layout.course_dir(COURSE)
 PROFILES = layout.JUPYTER_PROFILES_DIR
 HONEST, PROBER, MEMORY_BOMB, FORK_BOMB, ENDLESS = "ivy", "jax", "kai", "lou", "moe"
 # What each student's answer cell holds; every one also defines add() correctly after.
-PROBE = r'''
+PROBE = r"""
 import json, os, socket
 probe = {}
 def attempt(name, action):
@@ -44,7 +44,7 @@ attempt("read the hub database", lambda: open("/var/lib/hubctl/jupyterhub.sqlite
 attempt("reach the hub", lambda: socket.create_connection(("127.0.0.1", 8081), timeout=3))
 attempt("reach the host", lambda: socket.create_connection(("HOST", 22), timeout=3))
 print("PROBE" + json.dumps({"uid": os.getuid(), "cwd": os.getcwd(), **probe}))
-'''
+"""
 ANSWERS = {
     # the release's data file is there to read, and the work folder takes a file
     HONEST: "assert open('data.txt').read() == '42'\nopen('out.txt', 'w').write('x')\n",
@@ -199,9 +199,11 @@ def test_a_fork_bomb_is_stopped_and_graded(autograded, submitted):
     assert score(submitted, FORK_BOMB) == "1.0"
 
 
-def test_a_loop_that_ignores_interrupts_is_stopped_at_the_grading_time(autograded):
-    answer = autograded[ENDLESS]
-    assert not answer["success"], answer
+def test_an_endless_loop_is_stopped_and_graded(autograded, submitted):
+    """nbgrader's per-cell timeout, then the interrupt the loop ignores: the formgrader's
+    kernel manager gives up on the kernel and the broker stops its unit."""
+    assert autograded[ENDLESS]["success"], autograded[ENDLESS]
+    assert score(submitted, ENDLESS) == "0.0"
 
 
 def test_no_grading_kernel_outlives_its_grading(autograded, submitted):

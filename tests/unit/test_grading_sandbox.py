@@ -84,8 +84,7 @@ def test_a_request_that_is_not_json_is_refused():
 def test_the_graders_socket_names_link_to_the_kernels():
     links = broker.socket_links(CONNECTION, "/run/hubctl-autograde-1")
     assert links == {
-        f"{RUNTIME}/kernel-{port}": f"/run/hubctl-autograde-1/kernel-{port}"
-        for port in range(1, 6)
+        f"{RUNTIME}/kernel-{port}": f"/run/hubctl-autograde-1/kernel-{port}" for port in range(1, 6)
     }
     kernel_side = broker.kernel_connection(CONNECTION, "/run/hubctl-autograde-1")
     assert kernel_side["ip"] == "/run/hubctl-autograde-1/kernel"
