@@ -14,6 +14,7 @@ import re
 import urllib.request
 
 import pytest
+from conftest import TA_PASSWORD
 from nbgrader_ui import SOURCE_NOTEBOOK
 
 from hubctl import layout
@@ -64,23 +65,18 @@ def nbgrader_as(user: str, profile: str, home: str, command: str) -> list[str]:
     return ["bash", "-c", f"cd {home} && runuser -u {user} -- env {env} {command}"]
 
 
-def hub_api(guest, method: str, path: str, body: dict | None = None) -> dict:
-    """The hub's REST API on the VM with hubctl's own admin token."""
-    token = guest.run(["cat", layout.ADMIN_TOKEN_FILE]).stdout.strip()
-    argv = ["curl", "-sf", "-X", method, "-H", f"Authorization: token {token}"]
-    if body is not None:
-        argv += ["-d", json.dumps(body)]
-    url = f"http://127.0.0.1:{layout.HUB_API_PORT}/hub/api{path}"
-    return json.loads(guest.run([*argv, url]).stdout)
-
-
-@pytest.fixture(scope="module")
-def instructor_token(guest, installed, host):
-    """A token of math2's instructor (ta) for the course's formgrader, as its API takes."""
-    scopes = [f"access:services!service={COURSE}"]
-    return hub_api(guest, "POST", "/users/ta/tokens", {"scopes": scopes, "expires_in": 3600})[
-        "token"
-    ]
+def instructor_token(hub_url: str, name: str, password: str) -> str:
+    """A token of a course's instructor for its formgrader, asked for with her password."""
+    body = {
+        "auth": {"username": name, "password": password},
+        "scopes": [f"access:services!service={COURSE}"],
+        "expires_in": 3600,
+    }
+    request = urllib.request.Request(
+        f"{hub_url}/hub/api/users/{name}/tokens", method="POST", data=json.dumps(body).encode()
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())["token"]
 
 
 def formgrader(guest, token: str, path: str) -> dict:
@@ -123,13 +119,14 @@ def submitted(guest, installed, cli, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def autograded(submitted, instructor_token):
-    """The formgrader's answer to collect, then to autograde each student, runaways first."""
-    collected = formgrader(submitted, instructor_token, f"assignment/{ASSIGNMENT}/collect")
-    answers = {"collect": collected}
+def autograded(submitted, hub_url):
+    """The formgrader's answer to collect, then to autograde each student, runaways first,
+    asked for by math2's instructor through its API."""
+    token = instructor_token(hub_url, "ta", TA_PASSWORD)
+    answers = {"collect": formgrader(submitted, token, f"assignment/{ASSIGNMENT}/collect")}
     for student in [MEMORY_BOMB, FORK_BOMB, ENDLESS, PROBER, HONEST]:
         answers[student] = formgrader(
-            submitted, instructor_token, f"submission/{ASSIGNMENT}/{student}/autograde"
+            submitted, token, f"submission/{ASSIGNMENT}/{student}/autograde"
         )
     return answers
 
@@ -190,7 +187,7 @@ def test_the_probing_student_still_gets_nbgraders_score(autograded, submitted):
 def test_a_memory_bomb_fails_only_that_students_grading(autograded):
     answer = autograded[MEMORY_BOMB]
     assert not answer["success"]
-    assert "Kernel died" in answer["error"] or "DeadKernelError" in answer["error"], answer
+    assert "died" in answer.get("log", "") + answer.get("error", ""), answer
 
 
 def test_a_fork_bomb_is_stopped_and_graded(autograded, submitted):
