@@ -66,7 +66,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=60)
     count = parser.parse_args().students
     students = [f"s{number:03d}" for number in range(1, count + 1)]
-    spec = GuestSpec(name="benchgrade", state_dir=WORK / "benchgrade", index=243, ca_bundle=None)
+    index = int(os.environ.get("HUBCTL_BENCH_INDEX", "243"))  # its guest's 10.77.INDEX.0/24
+    spec = GuestSpec(name="benchgrade", state_dir=WORK / "benchgrade", index=index, ca_bundle=None)
     guest = Guest(spec)
     guest.destroy()
     guest.create()

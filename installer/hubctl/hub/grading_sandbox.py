@@ -11,6 +11,7 @@ answers which of the grader's socket names to link to them; when the kernel ends
 how, and when the grader hangs up it stops the unit.
 """
 
+import argparse
 import contextlib
 import json
 import os
@@ -28,7 +29,6 @@ import time
 from pathlib import Path
 
 from hubctl import layout
-from hubctl.config import parse_config
 
 KERNEL_SOCKETS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 SIGNATURE_SCHEMES = {"hmac-sha256"}
@@ -189,12 +189,10 @@ def wait_for_sockets(paths: list[str], kernel: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
-def serve(conn: socket.socket) -> None:
+def serve(conn: socket.socket, limits: argparse.Namespace) -> None:
     grader = pwd.getpwuid(peer_uid(conn))
     course_id = course_of(grader.pw_name)
     connection, folder = parse_request(conn.makefile("r").readline(), course_id)
-    config = parse_config(Path(layout.CONFIG_FILE).read_text(encoding="utf-8"), layout.CONFIG_FILE)
-    limits = config.limits
     unit = f"{layout.GRADING_UNIT_PREFIX}{secrets.token_hex(6)}"
     state, runtime = f"{STATE_ROOT}/{unit}", f"/run/{unit}"
     os.makedirs(state, mode=0o700)
@@ -204,7 +202,7 @@ def serve(conn: socket.socket) -> None:
         Path(connection_file).write_text(json.dumps(kernel_connection(connection, runtime)))
         os.chmod(connection_file, 0o600)
         properties = unit_properties(
-            course_id, unit, limits.memory, limits.cpu, limits.processes, limits.grading_time
+            course_id, unit, limits.memory, limits.cpu, limits.processes, limits.seconds
         )
         argv = ["systemd-run", f"--unit={unit}", "--wait", "--collect", "--service-type=exec"]
         argv += [f"--property={value}" for value in properties]
@@ -229,15 +227,23 @@ def serve(conn: socket.socket) -> None:
                 subprocess.run(["systemctl", "stop", unit], check=False)
             stderr = kernel.communicate()[1]
         with contextlib.suppress(OSError):  # the formgrader may be gone: nobody to tell
-            send(conn, {"ended": ending(stderr, limits.memory, limits.grading_time)})
+            send(conn, {"ended": ending(stderr, limits.memory, limits.seconds)})
     finally:
         shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> None:
+    """The course limits come as arguments (hub.yaml's `limits`, from the unit file): a
+    request does not wait for hub.yaml to be read and validated."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memory", required=True)
+    parser.add_argument("--cpu", type=float, required=True)
+    parser.add_argument("--processes", type=int, required=True)
+    parser.add_argument("--seconds", type=int, required=True, help="limits.grading_time")
+    limits = parser.parse_args()
     conn = socket.socket(fileno=sys.stdin.fileno())  # Accept=yes: the connection is stdin
     try:
-        serve(conn)
+        serve(conn, limits)
     except Refused as refused:
         # the broker did its job: no failed unit is left for each refusal
         print(f"refused: {refused}", file=sys.stderr)
