@@ -47,17 +47,21 @@ def test_a_request_for_a_folder_of_the_course_is_taken(course_dir):
 
 @pytest.mark.parametrize(
     "cwd",
-    ["/home/amy", "{course}/../math2", "{course}-evil", "/srv/nbgrader/courses/cs101/nothere"],
-)
-def test_a_folder_outside_the_course_is_refused(course_dir, cwd):
-    with pytest.raises(broker.Refused, match="is not a folder of course cs101"):
+    [
+        "/home/amy", "{course}/../math2", "{course}-evil", "{course}/autograded/amy/nothere",
+        "{course}", "{course}/autograded", "{course}/submitted/amy",
+    ],
+)  # fmt: skip
+def test_a_folder_that_is_not_an_assignments_is_refused(course_dir, cwd):
+    (course_dir / "submitted" / "amy").mkdir(parents=True)
+    with pytest.raises(broker.Refused, match="is not an assignment's folder of course cs101"):
         broker.parse_request(request(cwd=cwd.format(course=course_dir)), COURSE)
 
 
 def test_a_link_out_of_the_course_is_refused(course_dir, tmp_path):
-    (course_dir / "out").symlink_to(tmp_path)
-    with pytest.raises(broker.Refused, match="is not a folder of course cs101"):
-        broker.parse_request(request(cwd=str(course_dir / "out")), COURSE)
+    (course_dir / "autograded" / "out").symlink_to(tmp_path)
+    with pytest.raises(broker.Refused, match="is not an assignment's folder of course cs101"):
+        broker.parse_request(request(cwd=str(course_dir / "autograded" / "out")), COURSE)
 
 
 @pytest.mark.parametrize(

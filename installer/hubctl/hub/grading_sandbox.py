@@ -33,6 +33,9 @@ from hubctl import layout
 KERNEL_SOCKETS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 SIGNATURE_SCHEMES = {"hmac-sha256"}
 KERNEL_START_SECONDS = 60
+# Where nbgrader executes notebooks: autograde in autograded/STUDENT/ASSIGNMENT, validate in
+# source/ or release/ASSIGNMENT. Only that folder is copied for the kernel.
+EXECUTED_IN = {"autograded", "source", "release"}
 STATE_ROOT = "/var/lib/private"  # where systemd keeps a DynamicUser's StateDirectory
 # Hidden from the kernel beyond ProtectSystem=strict and ProtectHome=yes (secrets, the hub
 # database, backups); /srv (courses, exchange, datasets) is an empty tmpfs.
@@ -74,8 +77,9 @@ def parse_request(line: str, course_id: str) -> tuple[dict, str]:
     ):
         raise Refused("the connection info needs a key and signature_scheme hmac-sha256")
     folder = os.path.realpath(str(cwd))
-    if not folder.startswith(layout.course_dir(course_id) + "/") or not os.path.isdir(folder):
-        raise Refused(f"{cwd} is not a folder of course {course_id}")
+    inside = os.path.relpath(folder, layout.course_dir(course_id)).split(os.sep)
+    if inside[0] not in EXECUTED_IN or len(inside) < 2 or not os.path.isdir(folder):
+        raise Refused(f"{cwd} is not an assignment's folder of course {course_id}")
     return connection, folder
 
 
