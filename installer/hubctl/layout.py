@@ -47,6 +47,19 @@ FORMGRADER_FIRST_PORT = 10100
 # it nor waits for it (JupyterHub gives a managed service 10 s, then exits).
 FORMGRADER_UNIT_TEMPLATE = "hubctl-formgrader@.service"
 FORMGRADER_ENV_DIR = f"{ETC}/formgraders"  # COURSE.env: what the hub would give a service
+# Autograding runs each student's notebook in a kernel of its own transient unit, as a
+# DynamicUser (docs/security.md, "the grading sandbox"). A course's formgrader asks for one
+# through this socket (hubctl-grading.socket, root's broker behind it) ...
+GRADING_SOCKET = "/run/hubctl-grading.sock"
+GRADING_SOCKET_UNIT = "hubctl-grading.socket"
+GRADING_BROKER_UNIT_TEMPLATE = "hubctl-grading@.service"
+# ... with the kernel spec that only the formgraders know (on their JUPYTER_PATH) ...
+GRADING_KERNEL_NAME = "hubctl-grading"
+# ... and talks to the kernel over unix sockets: the formgrader's ends in its own runtime
+# folder (RUN_DIR/COURSE, 0700, its JUPYTER_RUNTIME_DIR), linked to the kernel's in the
+# kernel unit's runtime folder.
+GRADING_RUN_DIR = "/run/hubctl-grading"
+GRADING_UNIT_PREFIX = "hubctl-autograde-"
 HUB_UNIT = "jupyterhub.service"
 PROXY_UNIT = "configurable-http-proxy.service"
 # hubctl's nftables table, loaded by its own unit (not nftables.service, whose stock
@@ -86,6 +99,17 @@ def course_dir(course_id: str) -> str:
 
 def formgrader_unit(course_id: str) -> str:
     return FORMGRADER_UNIT_TEMPLATE.replace("@", f"@{course_id}")
+
+
+def grading_runtime_dir(course_id: str) -> str:
+    """The course formgrader's JUPYTER_RUNTIME_DIR (its RuntimeDirectory)."""
+    return f"{GRADING_RUN_DIR}/{course_id}"
+
+
+def grading_kernel_ip(course_id: str) -> str:
+    """KernelManager.ip of the course's grading kernels (transport ipc: their sockets are
+    IP-N). The courses role writes it into the course's nbgrader_config.json."""
+    return f"{grading_runtime_dir(course_id)}/kernel"
 
 
 def formgrader_token_file(course_id: str) -> str:

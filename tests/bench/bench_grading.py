@@ -6,8 +6,10 @@ One fresh Debian 12 guest (systemd-nspawn); `hubctl install` with one course of 
 listed in hub.yaml. As the course's grader account: generate and release ps1 (one answer
 cell, one autograded test). As each student's own Linux user: fetch, answer (half right,
 half wrong), submit, two at a time. Then timed, as the grader: `nbgrader collect`, a
-baseline `nbgrader autograde --student` of one submission, and `nbgrader autograde` of the
-rest. Prints each figure and checks every score in the gradebook."""
+baseline: `nbgrader autograde` of every submission with a plain kernel (the grader account's
+own, as nbgrader runs it unless hubctl says otherwise), then all of them again (--force) in
+the grading sandbox, as the formgrader runs them. Prints each figure and the ratio, and checks
+every score in the gradebook after each."""
 
 import argparse
 import json
@@ -30,11 +32,15 @@ COURSE = "cs101"
 WORK = Path("/var/tmp/hubctl-bench")
 COURSE_DIR = layout.course_dir(COURSE)
 PROFILES = layout.JUPYTER_PROFILES_DIR
+PLAIN, SANDBOXED = "autograde all, plain kernel (baseline)", "autograde all, grading sandbox"
 
 
 def nbgrader_as(user: str, profile: str, workdir: str, command: str) -> str:
     """A shell line running nbgrader as `user` the way their Jupyter server would."""
     env = f"PATH={layout.USER_VENV}/bin:/usr/bin:/bin JUPYTER_CONFIG_PATH={PROFILES}/{profile}"
+    if profile == "formgrader":  # the grading kernel, as the course's formgrader finds it
+        env += f" JUPYTER_PATH={PROFILES}/{profile}"
+        env += f" JUPYTER_RUNTIME_DIR={layout.grading_runtime_dir(COURSE)}"
     return f"cd {workdir} && runuser -u {user} -- env HOME={workdir} {env} {command}"
 
 
@@ -60,7 +66,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=60)
     count = parser.parse_args().students
     students = [f"s{number:03d}" for number in range(1, count + 1)]
-    spec = GuestSpec(name="benchgrade", state_dir=WORK / "benchgrade", index=243, ca_bundle=None)
+    index = int(os.environ.get("HUBCTL_BENCH_INDEX", "243"))  # its guest's 10.77.INDEX.0/24
+    spec = GuestSpec(name="benchgrade", state_dir=WORK / "benchgrade", index=index, ca_bundle=None)
     guest = Guest(spec)
     guest.destroy()
     guest.create()
@@ -97,23 +104,26 @@ def main() -> None:
         figures = {}
         for label, command in [
             ("collect", "nbgrader collect ps1"),
-            ("autograde 1 (baseline)", f"nbgrader autograde ps1 --student {students[0]}"),
-            (f"autograde {count - 1}", "nbgrader autograde ps1"),
+            (PLAIN, "nbgrader autograde ps1 --Execute.kernel_name=python3"),
+            (SANDBOXED, "nbgrader autograde ps1 --force"),
         ]:
             figures[label] = timed(guest, nbgrader_as(grader, "formgrader", COURSE_DIR, command))
-            print(f"{label}: {figures[label]:.1f}s")
-        per_submission = figures[f"autograde {count - 1}"] / (count - 1)
-        print(f"autograde per submission: {per_submission:.2f}s"
-              f" ({per_submission / figures['autograde 1 (baseline)']:.2f}x the single run)")  # fmt: skip
-        query = "SELECT student.id, SUM(grade.auto_score) FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"
-        rows = guest.run(["sqlite3", f"{COURSE_DIR}/gradebook.db", query]).stdout.split()
-        scores = dict(row.split("|") for row in rows)
-        expected = {
-            student: "1.0" if index % 2 == 0 else "0.0" for index, student in enumerate(students)
-        }
-        print(f"gradebook: {len(scores)} graded, all as expected: {scores == expected}")
+            print(f"{label}: {figures[label]:.1f}s ({figures[label] / count:.2f}s a submission)")
+            if label != "collect":
+                check_scores(guest, students)
+        print(f"sandbox / plain: {figures[SANDBOXED] / figures[PLAIN]:.2f}x")
     finally:
         guest.destroy()
+
+
+def check_scores(guest: Guest, students: list[str]) -> None:
+    query = "SELECT student.id, SUM(grade.auto_score) FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"
+    rows = guest.run(["sqlite3", f"{COURSE_DIR}/gradebook.db", query]).stdout.split()
+    scores = dict(row.split("|") for row in rows)
+    expected = {
+        student: "1.0" if index % 2 == 0 else "0.0" for index, student in enumerate(students)
+    }
+    print(f"gradebook: {len(scores)} graded, all as expected: {scores == expected}")
 
 
 if __name__ == "__main__":

@@ -299,11 +299,55 @@ def test_the_student_reads_it_from_a_kernel_and_sees_it_in_her_file_browser(
 
 
 def test_the_courses_formgrader_reads_the_file_in_its_sandbox(machine, math2_written):
-    # Autograding runs students' notebooks in the formgrader's unit, as the grader account.
+    # nbgrader reads the course's files in the formgrader's unit, as the grader account.
     pid = guest_output(machine, "systemctl show -p MainPID --value hubctl-formgrader@math2")
     ids = guest_output(machine, "id -u grader-math2; id -g grader-math2").split()
     read = f"nsenter -t {pid} -m -S {ids[0]} -G {ids[1]} -- cat {DATASETS}/math2/{MATH2_FILE}"
     assert guest_output(machine, read) + "\n" == MATH2_TEXT
+
+
+# What math2's formgrader runs to execute a notebook (nbgrader's Execute, in the grading
+# sandbox): one kernel of the grading kernel spec, as the grader account with its settings.
+GRADING_KERNEL_SCRIPT = """
+import sys
+from jupyter_client.manager import KernelManager
+km = KernelManager(kernel_name="hubctl-grading", transport="ipc",
+                   ip="/run/hubctl-grading/math2/kernel")
+import os
+work = "/srv/nbgrader/courses/math2/source/dataset-check"
+os.makedirs(work, exist_ok=True)
+km.start_kernel(cwd=work)
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=120)
+out = []
+kc.execute_interactive(sys.stdin.read(), timeout=60,
+                       output_hook=lambda m: out.append(m["content"].get("text", "")))
+km.shutdown_kernel()
+sys.stdout.write("".join(out))
+"""
+
+
+def run_in_grading_kernel(machine, code: str) -> str:
+    env = (
+        "HOME=/srv/nbgrader/courses/math2 JUPYTER_CONFIG_PATH=/opt/hubctl/lib/jupyter-profiles/"
+        "formgrader JUPYTER_PATH=/opt/hubctl/lib/jupyter-profiles/formgrader"
+        " JUPYTER_RUNTIME_DIR=/run/hubctl-grading/math2"
+    )
+    argv = ["sh", "-c", f"cd /srv/nbgrader/courses/math2 && runuser -u grader-math2 -- env {env}"
+            f" /opt/hubctl/user/bin/python3 -c '{GRADING_KERNEL_SCRIPT}'"]  # fmt: skip
+    return machine.run(argv, input=code, timeout=300).stdout
+
+
+def test_a_notebook_autograded_in_the_grading_sandbox_reads_its_courses_dataset_only(
+    machine, math2_written, cs101_written
+):
+    code = (
+        "import os\n"
+        f"print(open('{DATASETS}/math2/{MATH2_FILE}').read(), end='')\n"
+        f"print(os.path.exists('{DATASETS}/cs101/{CS101_FILE}'))\n"
+    )
+    assert run_in_grading_kernel(machine, code) == MATH2_TEXT + "False\n"
 
 
 def test_another_courses_formgrader_cannot_read_it(machine, math2_written):

@@ -36,7 +36,13 @@ def test_minimal_file_gets_every_default():
             "allowed_failed_logins": 5,
             "lockout": 600,
         },
-        "limits": {"memory": "1G", "cpu": 1.0, "idle_timeout": 3600, "processes": 1024},
+        "limits": {
+            "memory": "1G",
+            "cpu": 1.0,
+            "idle_timeout": 3600,
+            "processes": 1024,
+            "grading_time": 600,
+        },
         "network": {
             "http_proxy": None,
             "https_proxy": None,

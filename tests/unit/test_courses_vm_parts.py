@@ -61,7 +61,7 @@ def test_every_profile_uses_the_closed_exchange():
             config = entry["content"]
             assert config["Exchange"] == {"root": "/srv/nbgrader/exchange"}
             assert config["ExchangeFactory"]["submit"] == "hubctl.nbgrader.exchange.ExchangeSubmit"
-    assert len(all_profiles()) == 9
+    assert len(all_profiles()) == 10  # three files a profile, and the formgraders' kernel
 
 
 @pytest.mark.parametrize(

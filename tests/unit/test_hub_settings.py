@@ -185,6 +185,8 @@ def test_a_formgrader_unit_gets_what_the_hub_gives_a_managed_service():
         "PATH": "/opt/hubctl/user/bin:/usr/bin:/bin",
         "HOME": "/srv/nbgrader/courses/math2",
         "JUPYTER_CONFIG_PATH": "/opt/hubctl/lib/jupyter-profiles/formgrader",
+        "JUPYTER_PATH": "/opt/hubctl/lib/jupyter-profiles/formgrader",
+        "JUPYTER_RUNTIME_DIR": "/run/hubctl-grading/math2",
         "JUPYTERHUB_SERVICE_NAME": "math2",
         "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:10101",
         "JUPYTERHUB_SERVICE_PREFIX": "/services/math2/",

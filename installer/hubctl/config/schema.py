@@ -303,6 +303,12 @@ class LimitsSection(Section):
         description="Most processes and threads each student's server may run (kernels,"
         " terminals and their threads): a fork bomb stops there and harms nobody else.",
     )
+    grading_time: Duration = Field(
+        "10m",
+        description="Longest a student's notebook may run when it is autograded (in its"
+        " sandbox, with the memory, cpu and processes above); then that student's grading"
+        " fails and the rest of the class is graded.",
+    )
 
 
 class NetworkSection(Section):

@@ -100,6 +100,8 @@ def formgrader_environment(config: HubConfig, index: int) -> dict[str, str]:
         "PATH": f"{layout.USER_VENV}/bin:/usr/bin:/bin",
         "HOME": layout.course_dir(course_id),
         "JUPYTER_CONFIG_PATH": f"{layout.JUPYTER_PROFILES_DIR}/formgrader",
+        "JUPYTER_PATH": f"{layout.JUPYTER_PROFILES_DIR}/formgrader",  # the grading kernel
+        "JUPYTER_RUNTIME_DIR": layout.grading_runtime_dir(course_id),
         "JUPYTERHUB_SERVICE_NAME": course_id,
         "JUPYTERHUB_SERVICE_URL": formgrader_url(index),
         "JUPYTERHUB_SERVICE_PREFIX": prefix,

@@ -9,6 +9,7 @@ JUPYTER_CONFIG_PATH (the spawner picks student or staff; course services use for
 """
 
 from hubctl import layout
+from hubctl.nbgrader.grading_kernel import kernel_spec
 
 NBGRADER = "@jupyter/nbgrader"
 SERVER_EXTENSION = "nbgrader.server_extensions.{}"
@@ -44,6 +45,11 @@ def nbgrader_config(profile: str) -> dict:
     }
     if profile == "staff":
         config["Authenticator"] = {"plugin_class": "nbgrader.auth.JupyterHubAuthPlugin"}
+    if profile == "formgrader":
+        # every notebook nbgrader executes here runs in the grading sandbox, over unix
+        # sockets (grading_kernel); a formgrader without the kernel spec fails, not runs it
+        config["Execute"] = {"kernel_name": layout.GRADING_KERNEL_NAME}
+        config["KernelManager"] = {"transport": "ipc"}
     return config
 
 
@@ -52,13 +58,16 @@ def profile_files(profile: str) -> dict[str, dict]:
     extensions = {SERVER_EXTENSION.format(name): False for name in SERVER_OFF[profile]}
     if profile == "formgrader":
         extensions["hubctl.nbgrader.formgrader_frames"] = True
-    return {
+    files = {
         "labconfig/page_config.json": {
             "disabledExtensions": {f"{NBGRADER}:{name}": True for name in HIDDEN[profile]}
         },
         "jupyter_server_config.json": {"ServerApp": {"jpserver_extensions": extensions}},
         "nbgrader_config.json": nbgrader_config(profile),
     }
+    if profile == "formgrader":  # the profile folder is also the formgraders' JUPYTER_PATH
+        files[f"kernels/{layout.GRADING_KERNEL_NAME}/kernel.json"] = kernel_spec()
+    return files
 
 
 def all_profiles() -> list[dict]:
