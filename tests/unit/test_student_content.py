@@ -59,7 +59,12 @@ def test_a_page_without_the_notebook_start_runs_no_script():
 
 def test_the_page_policy_closes_objects_base_forms_and_frames():
     policy = page_policy(PAGE, HOST)
-    for directive in ("object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-src 'none'"):
+    for directive in (
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-src 'none'",
+    ):
         assert directive in policy
 
 
@@ -74,8 +79,16 @@ def test_student_meta_tags_are_made_inert_and_the_formgrader_s_kept():
     ("policy", "directive", "expected"),
     [
         ("", "sandbox", "sandbox"),
-        ("frame-ancestors 'none'; sandbox allow-scripts", "sandbox", "frame-ancestors 'none'; sandbox"),
-        ("script-src 'self'; report-uri /r", "script-src 'none'", "report-uri /r; script-src 'none'"),
+        (
+            "frame-ancestors 'none'; sandbox allow-scripts",
+            "sandbox",
+            "frame-ancestors 'none'; sandbox",
+        ),
+        (
+            "script-src 'self'; report-uri /r",
+            "script-src 'none'",
+            "report-uri /r; script-src 'none'",
+        ),
     ],
 )
 def test_with_directive_replaces_or_adds(policy, directive, expected):
