@@ -8,6 +8,7 @@ import pytest
 
 from hubctl.nbgrader.formgrader_frames import submission_page
 from hubctl.nbgrader.student_content import (
+    file_policy,
     inert_student_meta,
     page_policy,
     script_sources,
@@ -25,7 +26,8 @@ PAGE = f"""<!DOCTYPE html><html><head><meta charset="utf-8" />
 <script src="{STATIC}/js/formgrade.js"></script>
 <script src="https://cdn.example/mathjax/2.7.7/MathJax.js?config=TeX,Safe"></script>
 </head><body><nav><span onclick="toggle_name(true);"></span></nav>
-<div id="notebook" class="border-box-sizing">
+<div class="border-box-sizing" id="notebook">
+<div class="container" id="notebook-container"><div id="notebook" tabindex="-1">
 <script>steal()</script><img src=x onerror="steal()"><svg onload="steal()"></svg>
 <script src="/user/cara/files/evil.js"></script>
 <META http-equiv="refresh" content="0;url=http://evil/"><meta charset="x">
@@ -127,3 +129,9 @@ def test_a_streamed_or_compressed_page_runs_no_script():
         body = submission_page(headers, PAGE.encode(), finishing=finishing, host=HOST)
         assert body == PAGE.encode()
         assert "script-src 'none'" in headers["Content-Security-Policy"]
+
+
+def test_a_student_s_file_is_sandboxed_with_no_script_and_no_base():
+    policy = file_policy("frame-ancestors 'none'; sandbox allow-scripts")
+    assert policy.split("; ")[:3] == ["frame-ancestors 'none'", "sandbox", "script-src 'none'"]
+    assert "base-uri 'none'" in policy and "allow-scripts" not in policy

@@ -67,7 +67,7 @@ def _load_jupyter_server_extension(serverapp):
                 policy = headers.get(CSP, "")
                 headers[CSP] = frame_ancestors(policy, self.request.host, lab)
             if student_content.shows_student_file(path, base):
-                headers[CSP] = student_content.with_directive(headers.get(CSP, ""), "sandbox")
+                headers[CSP] = student_content.file_policy(headers.get(CSP, ""))
             elif path.startswith(formgrader) and student_content.is_submission_page(path):
                 self.student_page = True
                 chunk = submission_page(headers, chunk, finishing, self.request.host)

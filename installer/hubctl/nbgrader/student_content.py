@@ -11,15 +11,16 @@ admin's) session. Two rules, applied to the service's responses (docs/security.m
   that point, so none of it runs; `<meta>` there is made inert (a refresh is not script).
 - Whatever else shows a student's file as a page (the files a submission page links to, the
   service's /files/ and /nbconvert/ views of submitted, autograded and feedback files) is
-  served with `sandbox`: a unique origin, no scripts, no forms.
+  served with `sandbox` (a unique origin, no scripts, no forms) and the same fixed rules.
 """
 
 import base64
 import hashlib
 import re
 
-# nbgrader 0.9.6 formgrade/index.html.j2: the student's cells follow this element.
-NOTEBOOK_START = '<div id="notebook"'
+# nbgrader 0.9.6 formgrade/index.html.j2: the student's cells follow this element. The page
+# nbgrader serves is re-serialised by an HTML parser (attributes in alphabetical order).
+NOTEBOOK_START_RE = re.compile(r"""<div\b[^>]*\sid=["']notebook["']""", re.I)
 INLINE_SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
 SCRIPT_SRC_RE = re.compile(r"""\ssrc=["']([^"']+)["']""", re.I)
 HANDLER_RE = re.compile(r"""\son[a-z]+="([^"]*)\"""", re.I)
@@ -27,6 +28,7 @@ META_RE = re.compile(r"<meta\b", re.I)
 INERT_META = "<hubctl-inert-meta"
 SUBMISSION_PAGE_RE = re.compile(r"formgrader/submissions/[^/]+/?$")
 FIXED = "object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'"
+FILE_POLICY = f"sandbox; script-src 'none'; {FIXED}"
 
 
 def source_hash(code: str) -> str:
@@ -45,10 +47,10 @@ def script_sources(page: str, host: str) -> list[str]:
     """What the formgrader's own part of `page` needs: the folders of its script files, the
     hashes of its inline scripts and of its event handlers. Nothing when the notebook's
     start is not found (then nothing runs: fail closed)."""
-    end = page.find(NOTEBOOK_START)
-    if end < 0:
+    start = NOTEBOOK_START_RE.search(page)
+    if not start:
         return []
-    own = page[:end]
+    own = page[: start.start()]
     folders, hashes = [], []
     for attributes, code in INLINE_SCRIPT_RE.findall(own):
         src = SCRIPT_SRC_RE.search(attributes)
@@ -70,9 +72,10 @@ def page_policy(page: str, host: str) -> str:
 def inert_student_meta(page: str) -> str:
     """`page` with every <meta> after the notebook's start renamed to an unknown element, so a
     student's `http-equiv=refresh` (or set-cookie, or a policy) does nothing."""
-    end = page.find(NOTEBOOK_START)
-    if end < 0:
+    start = NOTEBOOK_START_RE.search(page)
+    if not start:
         return page
+    end = start.start()
     return page[:end] + META_RE.sub(INERT_META, page[end:])
 
 
@@ -82,6 +85,13 @@ def with_directive(policy: str, directive: str) -> str:
     kept = [part.strip() for part in policy.split(";") if part.strip()]
     kept = [part for part in kept if part.split(None, 1)[0] != name]
     return "; ".join([*kept, directive])
+
+
+def file_policy(policy: str) -> str:
+    """`policy` for a student's file shown as it is: sandboxed, no script, no <base>."""
+    for directive in FILE_POLICY.split("; "):
+        policy = with_directive(policy, directive)
+    return policy
 
 
 def is_submission_page(path: str) -> bool:
