@@ -1,6 +1,7 @@
 """Student content runs no script for graders: cara's submission of "xss1" in math2 carries
 scripts in every place a notebook can hold them (an HTML output, a JavaScript output, inline
-SVG, Markdown, a cell attachment, a raw cell, event handlers, javascript: links, srcdoc
+SVG, Markdown, a cell attachment, a raw cell, event handlers (also on a second <body> or
+<html>, which an HTML parser would merge into the page's own), javascript: links, srcdoc
 frames, <object>, <base>, <meta refresh>, <form>, a submitted HTML file). Each, if it ran,
 would mark the page (window.top.hubctlXss), call a watcher on this machine, and try to set
 every grade of the submission to 9 through the formgrader's API with the grader's session.
@@ -93,6 +94,7 @@ def attacks_html(where: str, watch: str) -> str:
         f'<iframe srcdoc="{in_attribute("srcdoc")}"></iframe>',
         f'<object data="data:text/html,{in_attribute("object")}"></object>',
         f'<details open ontoggle="{p("ontoggle")}"><summary>s</summary></details>',
+        f'<body onload="{p("body-onload")}"><html onmouseover="{p("html-onmouseover")}">',
         f'<form id="{where}-form" action="{watch}/hit/{where}-form"><button>go</button></form>',
         f'<base href="{watch}/hit/{where}-base/"><img src="after-base.png">',
         f'<meta http-equiv="refresh" content="1;url={watch}/hit/{where}-meta-refresh">',
