@@ -5,7 +5,8 @@ JUPYTER_CONFIG_PATH (the spawner picks student or staff; course services use for
 - staff: an instructor's or grader's own server: the course list, which links to each course's
   formgrader service; no local formgrader (their own home is not a course).
 - formgrader: a course's service, run as the course's grader account: formgrader and Create
-  Assignment, framed only by its own JupyterLab.
+  Assignment, framed only by its own JupyterLab; student work in it runs no script
+  (formgrader_frames.py, student_content.py).
 """
 
 from hubctl import layout
