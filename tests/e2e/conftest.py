@@ -118,7 +118,9 @@ def guest():
 @contextmanager
 def fresh_guest(name: str, slot: int):
     """A newly booted guest, destroyed afterwards. Slots: 1 e2ehub, 2 e2efresh, 3 e2erestore,
-    4 e2eupgrade, 5 e2euninst, 6 e2etls, 7 e2efw (the firewall), 8 e2eplugin (plugins)."""
+    4 e2eupgrade, 5 e2euninst, 6 e2etls, 7 e2efw (the firewall), 8 e2eplugin (plugins),
+    9 e2eterm (an upgrade in the middle of a course). The highest slot plus
+    HUBCTL_E2E_INDEX_BASE must stay within 254."""
     index = E2E_INDEX_BASE + slot
     # The machine name is also the host's interface (ve-NAME), which stopping a guest
     # deletes: with the index in it, runs side by side never take down each other's network.

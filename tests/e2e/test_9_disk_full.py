@@ -8,27 +8,22 @@ panel."""
 
 import urllib.request
 
+import nbgrader_vm
 import pytest
+from nbgrader_vm import NBGRADER
 
 STUDENT, COURSE, ASSIGNMENT = "cara", "math2", "hw1"  # conftest COURSES: cara is in math2
 COURSE_DIR = f"/srv/nbgrader/courses/{COURSE}"
 INBOUND = f"/srv/nbgrader/exchange/{COURSE}/inbound"
-PROFILES = "/opt/hubctl/lib/jupyter-profiles"
-NBGRADER = "/opt/hubctl/user/bin/nbgrader"
 NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
 
 def as_grader(guest, *args: str):
-    grader = f"grader-{COURSE}"
-    env = ["env", f"HOME={COURSE_DIR}", f"JUPYTER_CONFIG_PATH={PROFILES}/formgrader"]
-    return guest.run(["sh", "-c", f"cd {COURSE_DIR} && runuser -u {grader} -- \"$@\"", "-",
-                      *env, *args])  # fmt: skip
+    return nbgrader_vm.as_grader(guest, COURSE, *args)
 
 
 def as_student(guest, *args: str, check: bool = True):
-    env = ["env", f"HOME=/home/{STUDENT}", f"JUPYTER_CONFIG_PATH={PROFILES}/student"]
-    return guest.run(["sh", "-c", f"cd /home/{STUDENT} && runuser -u {STUDENT} -- \"$@\"", "-",
-                      *env, *args], check=check)  # fmt: skip
+    return nbgrader_vm.as_student(guest, STUDENT, *args, check=check)
 
 
 def inbound(guest) -> list[str]:

@@ -6,49 +6,20 @@ yet. It had no courses, so grades are not part of this test (test_9_backup resto
 
 import re
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import TA_PASSWORD, fresh_guest, install_args, run_install, ssh_options_env
 from hubhttp import XSRF_RE, HubSession
+from old_hubctl import old_hubctl, old_hubctl_path, wait_for_hub
 
 from hubctl.sandbox.guest import HOST_CA_BUNDLE
 
-REPO = Path(__file__).resolve().parents[2]
 OLD_HUBCTL = "1f15653"  # "Review: the guest spec alone checks sandbox names..." (issue 2)
 STUDENT, WAITING = "sam", "pat"
 PASSWORD = "quiet-meadow-42-lantern"
 HUB_DB = "/var/lib/hubctl/jupyterhub.sqlite"
-
-
-def old_hubctl(folder: Path) -> list[str]:
-    """The old hubctl's source, installed into its own venv that borrows this one's packages
-    (a .pth line: the venv's own hubctl comes first)."""
-    source = subprocess.run(
-        ["git", "-C", str(REPO), "archive", OLD_HUBCTL], capture_output=True, check=False
-    )
-    if source.returncode:
-        pytest.fail(f"the upgrade test needs hubctl's git history ({OLD_HUBCTL}): {source.stderr}")
-    (folder / "src").mkdir()
-    subprocess.run(["tar", "-x", "-C", str(folder / "src")], input=source.stdout, check=True)
-    venv = folder / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    site = subprocess.run(
-        [str(venv / "bin/python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    ours = subprocess.run(
-        [sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    Path(site, "borrowed.pth").write_text(ours + "\n")
-    subprocess.run(
-        [str(venv / "bin/pip"), "install", "--quiet", "--no-deps", str(folder / "src")], check=True
-    )
-    return [str(venv / "bin/python"), "-m", "hubctl.cli"]
 
 
 def config_both_understand(vm, path: Path) -> Path:
@@ -79,15 +50,6 @@ def sign_up(hub: str, name: str) -> None:
     session.request("/hub/signup", form)
 
 
-def wait_for_hub(hub: str) -> None:
-    """The old hubctl's install returned before its hub answered."""
-    deadline = time.monotonic() + 120
-    while HubSession(hub).request("/hub/api/")[0] != 200:
-        if time.monotonic() > deadline:
-            pytest.fail(f"the old hubctl's hub at {hub} did not answer in 120 s")
-        time.sleep(1)
-
-
 def logs_in(hub: str, name: str, password: str) -> bool:
     return HubSession(hub).log_in(name, password) == 302
 
@@ -95,11 +57,11 @@ def logs_in(hub: str, name: str, password: str) -> bool:
 @pytest.fixture(scope="module")
 def upgraded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("upgrade")
-    old = old_hubctl(folder)
+    old = old_hubctl(folder, OLD_HUBCTL)
     with fresh_guest("e2eupgrade", slot=4) as vm:
         hub = f"http://{vm.spec.address}"
         config = config_both_understand(vm, folder / "hub.yaml")
-        env = {**ssh_options_env(vm), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+        env = {**ssh_options_env(vm), "PATH": old_hubctl_path()}
         first = subprocess.run([*old, *install_args(vm, config)], capture_output=True,
                                text=True, env=env, check=False)  # fmt: skip
         assert first.returncode == 0, first.stderr
