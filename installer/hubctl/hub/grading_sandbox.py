@@ -190,7 +190,7 @@ def wait_for_sockets(paths: list[str], kernel: subprocess.Popen) -> None:
             raise Refused(f"the kernel did not start: {kernel.stderr.read().strip()}")
         if time.monotonic() > deadline:
             raise Refused(f"the kernel did not start within {KERNEL_START_SECONDS} s")
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def serve(conn: socket.socket, limits: argparse.Namespace) -> None:
@@ -222,10 +222,12 @@ def serve(conn: socket.socket, limits: argparse.Namespace) -> None:
             for path in links.values():
                 os.chown(path, grader.pw_uid, grader.pw_gid)
             send(conn, {"links": links})
-            while kernel.poll() is None:
-                readable, _, _ = select.select([conn], [], [], 0.5)
-                if readable and not conn.recv(1):
-                    break  # the formgrader stopped its kernel (or died): stop the unit
+            # until the kernel ends, or the formgrader stops it (or dies): then stop the unit
+            kernel_ended = os.pidfd_open(kernel.pid)
+            try:
+                readable, _, _ = select.select([conn, kernel_ended], [], [])
+            finally:
+                os.close(kernel_ended)
         finally:
             if kernel.poll() is None:
                 subprocess.run(["systemctl", "stop", unit], check=False)
