@@ -225,7 +225,7 @@ def serve(conn: socket.socket, limits: argparse.Namespace) -> None:
             # until the kernel ends, or the formgrader stops it (or dies): then stop the unit
             kernel_ended = os.pidfd_open(kernel.pid)
             try:
-                readable, _, _ = select.select([conn, kernel_ended], [], [])
+                select.select([conn, kernel_ended], [], [])
             finally:
                 os.close(kernel_ended)
         finally:
