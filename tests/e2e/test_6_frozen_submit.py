@@ -48,7 +48,8 @@ def as_student(guest, *args: str, user: str = STUDENT, check: bool = True):
 
 
 def in_her_sandbox(guest, *args: str):
-    """As Cara under her server's systemd sandbox (hubctl.hub.settings.SERVER_SANDBOX)."""
+    """As Cara under her server's systemd sandbox (hubctl.hub.settings.SERVER_SANDBOX, and
+    SystemdSpawner's isolate_tmp and isolate_devices)."""
     from hubctl.hub.settings import SERVER_SANDBOX
 
     properties = [f"--property={key}={value.replace('{USERNAME}', STUDENT)}"
@@ -57,6 +58,7 @@ def in_her_sandbox(guest, *args: str):
         "systemd-run", "--wait", "--pipe", "--quiet", f"--uid={STUDENT}",
         f"--working-directory=/home/{STUDENT}", f"--setenv=HOME=/home/{STUDENT}",
         f"--setenv=JUPYTER_CONFIG_PATH={PROFILES}/student", "--property=NoNewPrivileges=yes",
+        "--property=PrivateTmp=yes", "--property=PrivateDevices=yes",
         *properties, *args,
     ], check=False)  # fmt: skip
 
@@ -90,7 +92,7 @@ def released(guest, installed, cli):
         as_grader(guest, NBGRADER, "release_assignment", assignment, "--force")
         as_student(guest, NBGRADER, "fetch_assignment", assignment, "--course", COURSE)
         as_student(guest, "sh", "-c", f"echo handed in > {assignment}/answer.txt")
-    as_student(guest, "sh", "-c", "echo freya's own > diary.txt", user=OTHER)
+    as_student(guest, "sh", "-c", "echo freya-only > diary.txt", user=OTHER)
     return guest
 
 
