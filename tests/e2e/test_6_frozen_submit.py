@@ -331,7 +331,7 @@ def test_install_freezes_an_older_hubctl_s_submission(released, old_submission):
 
 def test_the_install_reports_the_freeze_as_a_change(old_submission):
     _, _, install = old_submission
-    assert re.search(r"^changed +Give the submissions an older hubctl left", install.stdout, re.M)
+    assert re.search(r"^changed +Give the submissions an older hubctl left", install.stderr, re.M)
 
 
 def test_a_second_freeze_has_nothing_to_do(released, old_submission):
