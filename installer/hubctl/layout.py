@@ -60,6 +60,15 @@ GRADING_KERNEL_NAME = "hubctl-grading"
 # kernel unit's runtime folder.
 GRADING_RUN_DIR = "/run/hubctl-grading"
 GRADING_UNIT_PREFIX = "hubctl-autograde-"
+# Where a student's submit hands her submission in: a root-run receiver, one instance per
+# connection (Accept=yes), copies it into a folder the course's grader owns (docs/security.md).
+SUBMIT_SOCKET_UNIT = "hubctl-submit.socket"
+SUBMIT_UNIT_TEMPLATE = "hubctl-submit@.service"
+SUBMIT_SOCKET = "/run/hubctl/submit.sock"
+# A student builds her submission in EXCHANGE_DIR/ID/SUBMIT_STAGING_DIR/PREFIX*, which only
+# the receiver reads; the course's inbound is its grader's alone.
+SUBMIT_STAGING_DIR = "staging"
+SUBMIT_STAGING_PREFIX = ".submitting-"
 HUB_UNIT = "jupyterhub.service"
 PROXY_UNIT = "configurable-http-proxy.service"
 # hubctl's nftables table, loaded by its own unit (not nftables.service, whose stock

@@ -1,30 +1,42 @@
 """nbgrader's filesystem exchange with modes a student cannot abuse.
 
-nbgrader leaves each submission folder 0777 with its files 0644 (its issues 978, 1225), and
-each released feedback file 0644: anyone who learns a path can read or change it. These
-subclasses close that right after nbgrader's own copy, with POSIX ACLs (an owner may set
-them; no group fits, since each student is the only member of their own group):
+nbgrader leaves each submission folder 0777 and owned by its student, who can change it
+after the due date, and each released feedback file 0644: anyone who learns a path can read
+or change it. These subclasses close that:
 
-- a submission becomes the student's alone (0700/0600) plus read access for the course's
-  grader account, which owns the inbound folder: it collects, no other student gets in;
-- a feedback file becomes the grader's alone (0600) plus read access for its own student.
+- submit builds the submission in a folder of the student's own in the course's staging
+  folder, then hands it to hubctl's receiver (hubctl.nbgrader.receiver, run as root by
+  systemd for each submission), which copies what may be copied into a folder the course's
+  grader owns in the course's inbound, where students cannot write, stamped with the time it
+  received it. The student's own listing (her cache) gets that time.
+- a feedback file becomes the grader's alone (0600) plus read access for its own student,
+  with a POSIX ACL (an owner may set one; no group fits, each student is alone in hers).
 
-A submission is also copied whole or not at all: nbgrader copies straight into the inbound
-folder, so a full disk leaves half a submission that collect would take. Here it is built
-in a hidden folder (collect's glob skips dot names) and renamed into place when complete.
+A full disk hands in nothing: the receiver renames its folder into place only when whole.
 """
 
 import errno
 import glob
+import json
 import os
-import pwd
+import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 
 from nbgrader.exchange.default import ExchangeReleaseFeedback as _ReleaseFeedback
 from nbgrader.exchange.default import ExchangeSubmit as _Submit
-from nbgrader.utils import notebook_hash
+from nbgrader.utils import check_mode, notebook_hash
+
+from hubctl import layout
+from hubctl.nbgrader import receiver
+
+DISK_FULL = (
+    "Not submitted: the course's disk is full. Nothing was handed in;"
+    " tell your instructor, then submit again."
+)
+RECEIVER_SECONDS = 600
 
 
 def share_with(path: str, user: str) -> None:
@@ -40,28 +52,84 @@ def out_of_space(error: OSError) -> bool:
     )
 
 
+def ask_receiver(
+    course: str, assignment: str, staging: str, path: str = layout.SUBMIT_SOCKET
+) -> dict:
+    """Ask the receiver to take the staged submission: its answer (receiver.serve)."""
+    request = {"course": course, "assignment": assignment, "staging": staging}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(RECEIVER_SECONDS)
+        connection.connect(path)
+        connection.sendall(json.dumps(request).encode() + b"\n")
+        answer = b""
+        while not answer.endswith(b"\n") and (chunk := connection.recv(65536)):
+            answer += chunk
+    return json.loads(answer)
+
+
 class ExchangeSubmit(_Submit):
+    def init_dest(self):
+        """nbgrader's, but the student writes to the staging folder, not to inbound."""
+        course = self.coursedir.course_id
+        if course == "":
+            self.fail("No course id specified. Re-run with --course flag.")
+        if not self.authenticator.has_access(self.coursedir.student_id, course):
+            self.fail("You do not have access to this course.")
+        self.inbound_path = os.path.join(self.root, course, "inbound")
+        self.staging_path = os.path.join(self.root, course, layout.SUBMIT_STAGING_DIR)
+        if not check_mode(self.staging_path, write=True, execute=True):
+            self.fail(f"You don't have write permissions to the directory: {self.staging_path}")
+        self.cache_path = os.path.join(self.cache, course)
+
     def copy_files(self):
-        inbound = self.inbound_path
+        self.init_release()
+        self.check_filename_diff()
+        self.log.info("Source: %s", self.src_path)
+        secret = secrets.token_hex(64)
         try:
-            building = tempfile.mkdtemp(prefix=".submitting-", dir=inbound)
+            staging = tempfile.mkdtemp(prefix=layout.SUBMIT_STAGING_PREFIX, dir=self.staging_path)
             try:
-                self.inbound_path = building  # nbgrader copies into building/<submission>
-                super().copy_files()
-                os.rename(os.path.join(building, self.assignment_filename),
-                          os.path.join(inbound, self.assignment_filename))  # fmt: skip
+                content = os.path.join(staging, receiver.CONTENT)
+                self.do_copy(self.src_path, content)
+                with open(os.path.join(content, "submission_secret.txt"), "w") as handle:
+                    handle.write(secret)
+                answer = self.hand_in(os.path.basename(staging))
             finally:
-                self.inbound_path = inbound
-                shutil.rmtree(building, ignore_errors=True)
+                shutil.rmtree(staging, ignore_errors=True)
         except OSError as error:
             if not out_of_space(error):
                 raise
-            self.fail(
-                "Not submitted: the course's disk is full. Nothing was handed in;"
-                " tell your instructor, then submit again."
-            )
-        grader = pwd.getpwuid(os.stat(inbound).st_uid).pw_name
-        share_with(os.path.join(inbound, self.assignment_filename), grader)
+            self.fail(DISK_FULL)
+        if answer.get("error") == receiver.DISK_FULL:
+            self.fail(DISK_FULL)
+        if "error" in answer:
+            self.fail(f"Not submitted: {answer['error']}.")
+        for name in answer["skipped"]:
+            self.log.warning("Not handed in (not a regular file of yours): %s", name)
+        self.timestamp = answer["timestamp"]
+        student = answer["name"].split("+", 1)[0]
+        self.cache_submission(f"{student}+{self.coursedir.assignment_id}+{self.timestamp}", secret)
+        self.log.info("Destination: %s", os.path.join(self.inbound_path, answer["name"]))
+        self.log.info(
+            "Submitted as: %s %s %s",
+            self.coursedir.course_id, self.coursedir.assignment_id, self.timestamp,
+        )  # fmt: skip
+
+    def hand_in(self, staging: str) -> dict:
+        try:
+            return ask_receiver(self.coursedir.course_id, self.coursedir.assignment_id, staging)
+        except (OSError, ValueError) as error:
+            self.log.error("The submission receiver did not answer: %s", error)
+            self.fail("Not submitted: the hub did not take the submission; tell your instructor.")
+
+    def cache_submission(self, name: str, secret: str) -> None:
+        """The student's own copy, which her listing and fetch_feedback read."""
+        cache = os.path.join(self.cache_path, name)
+        os.makedirs(self.cache_path, exist_ok=True)
+        self.do_copy(self.src_path, cache)
+        for file, text in (("timestamp.txt", self.timestamp), ("submission_secret.txt", secret)):
+            with open(os.path.join(cache, file), "w") as handle:
+                handle.write(text)
 
 
 class ExchangeReleaseFeedback(_ReleaseFeedback):

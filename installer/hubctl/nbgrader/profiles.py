@@ -44,6 +44,10 @@ def nbgrader_config(profile: str) -> dict:
         "CourseDirectory": {"groupshared": True},
         "ExchangeFactory": EXCHANGE_CLASSES,
     }
+    if profile == "formgrader":
+        # The receiver names each submission after the account that handed it in (its
+        # socket's peer) and gives the folder to the grader: owner and name never match.
+        config["ExchangeCollect"] = {"check_owner": False}
     if profile == "staff":
         config["Authenticator"] = {"plugin_class": "nbgrader.auth.JupyterHubAuthPlugin"}
     if profile == "formgrader":
