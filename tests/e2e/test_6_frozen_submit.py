@@ -16,6 +16,7 @@ import json
 import re
 from datetime import UTC, datetime
 
+import nbgrader_vm
 import pytest
 from conftest import run_install
 
@@ -28,23 +29,18 @@ EXCHANGE = f"/srv/nbgrader/exchange/{COURSE}"
 INBOUND = f"{EXCHANGE}/inbound"
 STAGING = f"{EXCHANGE}/staging"
 GRADEBOOK = f"{COURSE_DIR}/gradebook.db"
-PROFILES = "/opt/hubctl/lib/jupyter-profiles"
-NBGRADER = "/opt/hubctl/user/bin/nbgrader"
+PROFILES, NBGRADER = nbgrader_vm.PROFILES, nbgrader_vm.NBGRADER
 NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 GRADER = f"grader-{COURSE}"
 WHEN = "%Y-%m-%d %H:%M:%S.%f %Z"
 
 
 def as_grader(guest, *args: str, check: bool = True):
-    env = ["env", f"HOME={COURSE_DIR}", f"JUPYTER_CONFIG_PATH={PROFILES}/formgrader"]
-    return guest.run(["sh", "-c", f"cd {COURSE_DIR} && runuser -u {GRADER} -- \"$@\"", "-",
-                      *env, *args], check=check)  # fmt: skip
+    return nbgrader_vm.as_grader(guest, COURSE, *args, check=check)
 
 
 def as_student(guest, *args: str, user: str = STUDENT, check: bool = True):
-    env = ["env", f"HOME=/home/{user}", f"JUPYTER_CONFIG_PATH={PROFILES}/student"]
-    return guest.run(["sh", "-c", f"cd /home/{user} && runuser -u {user} -- \"$@\"", "-",
-                      *env, *args], check=check)  # fmt: skip
+    return nbgrader_vm.as_student(guest, user, *args, check=check)
 
 
 def in_her_sandbox(guest, *args: str):
