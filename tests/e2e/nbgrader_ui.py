@@ -174,6 +174,5 @@ def read_feedback(page: Page, name: str) -> str:
     link.click()
     page.locator(".jp-DirListing-item").filter(has_text=f"{name}.html").first.dblclick()
     viewer = page.frame_locator(".jp-HTMLViewer:visible iframe")
-    body = viewer.locator("body")
-    body.wait_for()
-    return body.inner_text()
+    viewer.get_by_text("Score").first.wait_for()  # every feedback has it; it loads a while
+    return viewer.locator("body").inner_text()

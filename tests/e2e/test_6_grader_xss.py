@@ -19,6 +19,7 @@ import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import nbgrader_vm
 import pytest
 from browser import launch_browser, log_in, new_person
 from conftest import TA_PASSWORD
@@ -26,7 +27,6 @@ from playwright.sync_api import expect, sync_playwright
 
 STUDENT, INSTRUCTOR, COURSE, ASSIGNMENT = "cara", "ta", "math2", "xss1"
 COURSE_DIR = f"/srv/nbgrader/courses/{COURSE}"
-PROFILES = "/opt/hubctl/lib/jupyter-profiles"
 NBGRADER = "/opt/hubctl/user/bin/nbgrader"
 PYTHON = "/opt/hubctl/user/bin/python"
 SETTLE_MS = 2_000  # time for anything delayed (onload, refresh, frames) to have happened
@@ -143,18 +143,12 @@ def watch():
     server.shutdown()
 
 
-def run_as(guest, user: str, home: str, profile: str, *args: str, input: str | None = None):  # noqa: A002
-    env = ["env", f"HOME={home}", f"JUPYTER_CONFIG_PATH={PROFILES}/{profile}"]
-    return guest.run(["sh", "-c", f'cd {home} && runuser -u {user} -- "$@"', "-", *env, *args],
-                     input=input)  # fmt: skip
-
-
 def as_grader(guest, *args: str, input: str | None = None):  # noqa: A002
-    return run_as(guest, f"grader-{COURSE}", COURSE_DIR, "formgrader", *args, input=input)
+    return nbgrader_vm.as_grader(guest, COURSE, *args, input=input)
 
 
 def as_student(guest, *args: str, input: str | None = None):  # noqa: A002
-    return run_as(guest, STUDENT, f"/home/{STUDENT}", "student", *args, input=input)
+    return nbgrader_vm.as_student(guest, STUDENT, *args, input=input)
 
 
 GRADES = f"""
