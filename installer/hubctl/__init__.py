@@ -1,3 +1,3 @@
 """hubctl: install and run a JupyterHub teaching hub on one Linux VM."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -6,6 +6,8 @@ import json
 import pytest
 from conftest import hubctl, ssh_options_env
 
+from hubctl import __version__
+
 CONFIG = "/etc/hubctl/hub.yaml"
 PROXY = "configurable-http-proxy.service"
 
@@ -30,7 +32,7 @@ def test_a_healthy_hub(status):
         "Units     jupyterhub.service active, configurable-http-proxy.service active,"
         " hubctl-formgrader@cs101.service active, hubctl-formgrader@math2.service active"
     ) in lines
-    assert "Versions  hubctl 0.1.0, jupyterhub 5.5.4, nbgrader 0.9.6" in lines
+    assert f"Versions  hubctl {__version__}, jupyterhub 5.5.4, nbgrader 0.9.6" in lines
 
 
 def test_the_json_has_the_facts(status):

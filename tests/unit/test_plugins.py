@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from traitlets.config import Config
 
 import hubctl_plugins
-from hubctl import hookspecs
+from hubctl import __version__, hookspecs
 from hubctl.ansible.hub_code import write_plugin_code_archive
 from hubctl.ansible.runner import user_lock
 from hubctl.cli import hubctl
@@ -111,13 +111,13 @@ def test_plugins_list_shows_name_version_source_and_hooks(add_plugin):
         "NAME         VERSION  SOURCE              HOOKS",
         "datadir      0.1      hubctl-datadir 0.1  hubctl_ansible_roles, hubctl_hub_config,"
         " hubctl_plugin_schema, hubctl_user_packages",
-        "datasets     0.1.0    built-in            hubctl_ansible_roles, hubctl_plugin_schema,"
+        f"datasets     {__version__}    built-in            hubctl_ansible_roles, hubctl_plugin_schema,"
         " hubctl_pre_spawn",
-        "exam         0.1.0    built-in            hubctl_ansible_roles, hubctl_cli_commands,"
+        f"exam         {__version__}    built-in            hubctl_ansible_roles, hubctl_cli_commands,"
         " hubctl_plugin_schema, hubctl_pre_spawn, hubctl_user_packages",
-        "git_content  0.1.0    built-in            hubctl_cli_commands, hubctl_plugin_schema,"
+        f"git_content  {__version__}    built-in            hubctl_cli_commands, hubctl_plugin_schema,"
         " hubctl_user_packages",
-        "packages     0.1.0    built-in            hubctl_plugin_schema, hubctl_user_packages",
+        f"packages     {__version__}    built-in            hubctl_plugin_schema, hubctl_user_packages",
     ]
 
 
@@ -134,7 +134,7 @@ def test_plugins_list_json():
         "packages": ["hubctl_plugin_schema", "hubctl_user_packages"],
     }  # fmt: skip
     assert {(row["version"], row["source"]) for row in json.loads(result.output)} == {
-        ("0.1.0", "built-in")
+        (__version__, "built-in")
     }
 
 
