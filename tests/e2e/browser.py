@@ -146,9 +146,18 @@ def start_cell(page: Page, code: str) -> Locator:
     # the notebook's own indicator says "idle" while it has no kernel yet: wait for this
     # notebook's "Python 3 (ipykernel) | Idle" in the status bar, as JupyterLab's tests do.
     document = page.locator(CURRENT_TAB_LABEL).inner_text()
-    page.get_by_title(f"Change kernel for {document}", exact=True).get_by_text(
+    idle = page.get_by_title(f"Change kernel for {document}", exact=True).get_by_text(
         KERNEL_IDLE, exact=True
-    ).wait_for(timeout=KERNEL_TIMEOUT_MS)
+    )
+    load_error = page.locator(".jp-Dialog").filter(has_text=f"File Load Error for {document}")
+    idle.or_(load_error).first.wait_for(timeout=KERNEL_TIMEOUT_MS)
+    if load_error.is_visible():
+        # What a student does after a passing server error (seen twice with two guests'
+        # tests at once, never alone): close the message and open the notebook again.
+        print(f"{document}: {load_error.inner_text()!r}; opening it again")
+        load_error.get_by_role("button", name="Close").click()
+        page.reload()
+        idle.wait_for(timeout=KERNEL_TIMEOUT_MS)
     cell = notebook.locator(".jp-Notebook .jp-Cell").first
     editor = cell.locator(".jp-InputArea-editor .cm-content")
     editor.click()
