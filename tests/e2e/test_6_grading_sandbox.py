@@ -16,12 +16,12 @@ import urllib.request
 import pytest
 from conftest import TA_PASSWORD
 from nbgrader_ui import SOURCE_NOTEBOOK
+from nbgrader_vm import NBGRADER, as_grader, as_student
 
 from hubctl import layout
 
 COURSE, ASSIGNMENT = "math2", "sbx1"
 COURSE_DIR = layout.course_dir(COURSE)
-PROFILES = layout.JUPYTER_PROFILES_DIR
 HONEST, PROBER, MEMORY_BOMB, FORK_BOMB, ENDLESS = "ivy", "jax", "kai", "lou", "moe"
 # What each student's answer cell holds; every one also defines add() correctly after.
 PROBE = r"""
@@ -56,13 +56,6 @@ ANSWERS = {
 }
 CORRECT = "def add(a, b):\n    return a + b\n"
 STUDENTS = list(ANSWERS)
-
-
-def nbgrader_as(user: str, profile: str, home: str, command: str) -> list[str]:
-    """`command` as `user` with the environment their Jupyter server gives them."""
-    env = f"HOME={home} PATH={layout.USER_VENV}/bin:/usr/bin:/bin"
-    env += f" JUPYTER_CONFIG_PATH={PROFILES}/{profile}"
-    return ["bash", "-c", f"cd {home} && runuser -u {user} -- env {env} {command}"]
 
 
 def instructor_token(hub_url: str, name: str, password: str) -> str:
@@ -101,20 +94,16 @@ def submitted(guest, installed, cli, tmp_path_factory):
     guest.run(["tee", f"{source}/{ASSIGNMENT}.ipynb"], input=json.dumps(SOURCE_NOTEBOOK))
     guest.run(["tee", f"{source}/data.txt"], input="42")
     guest.run(["chown", "-R", grader, source])
-    release = f"sh -c 'nbgrader generate_assignment {ASSIGNMENT} --force"
-    release += f" && nbgrader release_assignment {ASSIGNMENT} --force'"
-    guest.run(nbgrader_as(grader, "formgrader", COURSE_DIR, release))
+    for step in ("generate_assignment", "release_assignment"):
+        as_grader(guest, COURSE, NBGRADER, step, ASSIGNMENT, "--force")
     host_ip = guest.spec.address.rsplit(".", 1)[0] + ".1"
     for student, answer in ANSWERS.items():
-        home = f"/home/{student}"
-        guest.run(nbgrader_as(student, "student", home,
-                              f"nbgrader fetch_assignment {ASSIGNMENT} --course {COURSE}"))  # fmt: skip
-        path = f"{home}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+        as_student(guest, student, NBGRADER, "fetch_assignment", ASSIGNMENT, "--course", COURSE)
+        path = f"/home/{student}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
         notebook = json.loads(guest.run(["cat", path]).stdout)
         notebook["cells"][0]["source"] = answer.replace("HOST", host_ip) + CORRECT
         guest.run(["runuser", "-u", student, "--", "tee", path], input=json.dumps(notebook))
-        guest.run(nbgrader_as(student, "student", home,
-                              f"nbgrader submit {ASSIGNMENT} --course {COURSE}"))  # fmt: skip
+        as_student(guest, student, NBGRADER, "submit", ASSIGNMENT, "--course", COURSE)
     return guest
 
 
