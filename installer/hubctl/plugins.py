@@ -192,16 +192,19 @@ class EnabledPlugins(PluginSet):
             for name, settings in self.settings.items()
         ]
 
-    def code_packages(self) -> list[Path]:
-        """The folder (or single file) of each enabled plugin's top-level package."""
-        found: dict[Path, None] = {}
+    def code_packages(self) -> dict[str, Path]:
+        """Each enabled plugin's top-level package: its import name and its folder (or single
+        file). The name, not the folder's: an editable install maps packages onto folders
+        with other names."""
+        found: dict[str, Path] = {}
         for module in self.modules.values():
-            spec = find_spec(module.split(":")[0].split(".")[0])
+            top = module.split(":")[0].split(".")[0]
+            spec = find_spec(top)
             if spec is None or not spec.origin and not spec.submodule_search_locations:
                 raise PluginError(f"plugin module {module} has no code to copy to the VM")
             locations = spec.submodule_search_locations
-            found[Path(locations[0]) if locations else Path(spec.origin)] = None
-        return list(found)
+            found[top] = Path(locations[0]) if locations else Path(spec.origin)
+        return found
 
     def _packages(self, user_lock: list[str]) -> dict:
         pinned = {canonicalize_name(Requirement(line).name): line for line in user_lock}

@@ -457,7 +457,10 @@ def test_the_vm_gets_each_enabled_plugins_top_level_package_once(add_plugin, tmp
     site = add_plugin("hubctl-vmdata", {"vmdata": "vmdata_plugin"}, {"vmdata_plugin": VM_PLUGIN})
     enabled = EnabledPlugins(config_with("plugins: {vmdata: {}, packages: }"))
     packages = enabled.code_packages()
-    assert packages == [site / "vmdata_plugin.py", Path(hubctl_plugins.__file__).parent]
+    assert packages == {
+        "vmdata_plugin": site / "vmdata_plugin.py",
+        "hubctl_plugins": Path(hubctl_plugins.__file__).parent,
+    }
     archive = write_plugin_code_archive(tmp_path / "plugins.tar.gz", packages)
     with tarfile.open(archive) as opened:
         names = opened.getnames()

@@ -43,14 +43,20 @@ def write_hub_code_archive(dest: Path) -> Path:
     return _write_archive(dest, members)
 
 
-def write_plugin_code_archive(dest: Path, packages: list[Path]) -> Path:
-    """A tar.gz of the enabled plugins' top-level packages (their .py files), for the VM's
-    plugins folder: the same stable form as the hub code, so an unchanged set restarts nothing."""
+def write_plugin_code_archive(dest: Path, packages: dict[str, Path]) -> Path:
+    """A tar.gz of the enabled plugins' top-level packages (their .py files, under their import
+    names), for the VM's plugins folder: the same stable form as the hub code, so an unchanged
+    set restarts nothing."""
     members = []
-    for package in packages:
-        files = sorted(package.rglob("*.py")) if package.is_dir() else [package]
-        root = package.parent
-        members += [(path.relative_to(root).as_posix(), path.read_bytes()) for path in files]
+    for name, package in packages.items():
+        if package.is_dir():
+            files = sorted(package.rglob("*.py"))
+            members += [
+                (f"{name}/{path.relative_to(package).as_posix()}", path.read_bytes())
+                for path in files
+            ]
+        else:
+            members.append((f"{name}.py", package.read_bytes()))
     return _write_archive(dest, members)
 
 
