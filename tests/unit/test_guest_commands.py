@@ -223,3 +223,17 @@ def test_fresh_guest_is_not_stale(spec):
     guest = Guest(spec)
     assert not guest.is_running() and not guest.stale
     assert guest.status()["state"] == "absent"
+
+
+def test_each_guest_gives_its_accounts_ids_no_other_guest_uses():
+    first, last = (GuestSpec(name="a", state_dir=Path("/x"), index=i).account_ids for i in (1, 254))
+    second = GuestSpec(name="b", state_dir=Path("/x"), index=2).account_ids
+    assert (first.start, first.stop, second.start) == (2200, 2400, 2400)
+    assert last[-1] == 52999  # below UID_MAX 60000 and systemd's dynamic users
+
+
+def test_login_defs_replaces_the_id_ranges_and_keeps_the_rest():
+    text = "# comment\nUID_MIN\t\t 1000\nUID_MAX\t\t60000\nGID_MIN 1000\nUMASK 022\n\n"
+    assert g.login_defs(text, range(2200, 2400)) == (
+        "# comment\nUMASK 022\n\nUID_MIN\t2200\nUID_MAX\t2399\nGID_MIN\t2200\nGID_MAX\t2399\n"
+    )

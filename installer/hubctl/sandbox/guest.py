@@ -59,6 +59,11 @@ BASE_FORMAT = 1
 # host0; a file with the same name in /etc replaces it.
 NETWORKD_UNIT_PATH = "etc/systemd/network/80-container-host0.network"
 
+# Each guest's accounts get ids of their own (GuestSpec.account_ids); the last guest's end
+# at 52999, below Debian's UID_MAX 60000 and systemd's dynamic users (61184 and up).
+FIRST_ACCOUNT_ID = 2000
+ACCOUNT_IDS_PER_GUEST = 200
+
 # tool -> Debian package that provides it
 REQUIRED_TOOLS = {
     "systemd-nspawn": "systemd-container",
@@ -128,6 +133,15 @@ class GuestSpec:
     @property
     def rootfs(self) -> Path:
         return self.state_dir / "rootfs"
+
+    @property
+    def account_ids(self) -> range:
+        """The uids and gids this guest's accounts get. Guests share the host's kernel, which
+        counts a uid's processes (LimitNPROC, the limit where a container has no pids
+        controller) across all of them: two guests' users with one uid would share one
+        process budget, so a fork bomb in one guest would starve a student of another."""
+        first = FIRST_ACCOUNT_ID + self.index * ACCOUNT_IDS_PER_GUEST
+        return range(first, first + ACCOUNT_IDS_PER_GUEST)
 
     @property
     def ssh_key(self) -> Path:
@@ -280,6 +294,14 @@ def apt_sources(suite: str, mirror: str = MIRROR) -> str:
         f"deb {mirror} {suite}-updates main\n"
         f"deb {security} {suite}-security main\n"
     )
+
+
+def login_defs(text: str, ids: range) -> str:
+    """/etc/login.defs with UID_MIN/UID_MAX and GID_MIN/GID_MAX set to `ids`."""
+    first, last = ids.start, ids.stop - 1
+    settings = {"UID_MIN": first, "UID_MAX": last, "GID_MIN": first, "GID_MAX": last}
+    kept = [line for line in text.splitlines() if line.split()[:1] not in [[k] for k in settings]]
+    return "\n".join([*kept, *(f"{key}\t{value}" for key, value in settings.items())]) + "\n"
 
 
 def hosts_file(name: str) -> str:
@@ -565,6 +587,8 @@ class Guest:
         _write(root / "etc/hosts", hosts_file(spec.name))
         _write(root / "etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
         _write(root / "etc/default/locale", "LANG=C.UTF-8\n")
+        defs = root / "etc/login.defs"
+        _write(defs, login_defs(defs.read_text(), spec.account_ids))
         # No DNS in the guest: names are resolved by the host's proxy.
         resolv = root / "etc/resolv.conf"
         resolv.unlink(missing_ok=True)
