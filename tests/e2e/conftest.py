@@ -318,3 +318,27 @@ def plugin_install(plugin_guest, plugin_cli, tmp_path_factory) -> Install:
         pytest.fail(f"install failed:\n{result.stderr}\nhub journal:\n{journal.stdout}")
     print(f"FIGURE first install with every built-in plugin: {time.monotonic() - started:.0f} s")
     return Install(config_path, result.stdout, passwords_in(result.stdout))
+
+
+# Each group's (scenario's) time, printed after the run: its first setup to its last
+# teardown on its worker, and the sum of its tests' durations.
+GROUP_TIMES: dict[str, list[float]] = {}
+
+
+def pytest_runtest_logreport(report):
+    group = report.nodeid.rpartition("@")[2] if "@" in report.nodeid else None
+    if group is None or not hasattr(report, "start"):
+        return
+    first, last, total = GROUP_TIMES.get(group, [report.start, report.stop, 0.0])
+    GROUP_TIMES[group] = [min(first, report.start), max(last, report.stop), total + report.duration]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not GROUP_TIMES:
+        return
+    terminalreporter.section("e2e scenario times")
+    for group, (first, last, total) in sorted(GROUP_TIMES.items(), key=lambda kv: kv[1][0]):
+        terminalreporter.write_line(
+            f"{group:14} {(last - first) / 60:5.1f} min from first setup to last teardown "
+            f"({total / 60:.1f} min in its tests)"
+        )
